@@ -1,0 +1,24 @@
+/* xroom/http.h: the HTTP side: static files from the web root, the room
+ * page, /healthz, /metrics, /api, JSON errors and the security headers on
+ * every response. Never a Set-Cookie. */
+#ifndef XROOM_HTTP_H
+#define XROOM_HTTP_H
+
+#include <libwebsockets.h>
+
+struct xr_server;
+struct xr_peer;
+
+/* The canned headers lws adds to every response it builds (vhost list). */
+extern const struct lws_protocol_vhost_options xr_http_headers[];
+
+/* Handles the HTTP-side callback reasons; returns what lws expects. */
+int xr_http_callback(struct xr_server *s, struct lws *wsi,
+		     enum lws_callback_reasons reason, struct xr_peer *p,
+		     void *in, size_t len);
+/* Answers status with a JSON error body and ends the transaction.
+ * Returns the lws callback result. */
+int xr_http_json_error(struct lws *wsi, unsigned status, const char *code,
+		       const char *message);
+
+#endif

@@ -1,0 +1,407 @@
+/* http.c: the HTTP routes. Static files come only from the resolved web
+ * root (realpath prefix check), the room page from /r/<room-id>, plus
+ * /healthz, /metrics and /api. JSON errors for every machine route. The
+ * security headers ride on every response through the vhost header list;
+ * nothing here ever sets a cookie. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "xroom/http.h"
+#include "xroom/ice.h"
+#include "xroom/log.h"
+#include "xroom/metrics.h"
+#include "xroom/proto.h"
+#include "xroom/room.h"
+#include "xroom/server.h"
+
+#define BODY_MAX 4096
+
+#define CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
+	"img-src 'self'; media-src 'self'; connect-src 'self'; " \
+	"worker-src 'self'; frame-src 'self'; object-src 'none'; " \
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+/* lws adds these to every response it builds (not to the 101). Names carry
+ * their colon, as lws expects. */
+static const struct lws_protocol_vhost_options h_perm = {
+	NULL, NULL, "permissions-policy:",
+	"camera=(self), microphone=(self), display-capture=(self), "
+	"geolocation=(), interest-cohort=()" };
+static const struct lws_protocol_vhost_options h_coop = {
+	&h_perm, NULL, "cross-origin-opener-policy:", "same-origin" };
+static const struct lws_protocol_vhost_options h_corp = {
+	&h_coop, NULL, "cross-origin-resource-policy:", "same-origin" };
+static const struct lws_protocol_vhost_options h_csp = {
+	&h_corp, NULL, "content-security-policy:", CSP };
+static const struct lws_protocol_vhost_options h_nosniff = {
+	&h_csp, NULL, "x-content-type-options:", "nosniff" };
+const struct lws_protocol_vhost_options xr_http_headers[] = {
+	{ &h_nosniff, NULL, "referrer-policy:", "no-referrer" },
+};
+
+/* --- writing answers --------------------------------------------------------- */
+
+static int write_answer(struct lws *wsi, unsigned status, const char *type,
+			const char *body, size_t len, const char *extra_name,
+			const char *extra_value)
+{
+	unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
+		      *end = hdr + sizeof(hdr) - 1;
+	unsigned char *buf;
+	int rc = -1;
+
+	if (lws_add_http_common_headers(wsi, status, type, len, &p, end))
+		return -1;
+	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+			(const unsigned char *)"no-store", 8, &p, end))
+		return -1;
+	if (extra_name && lws_add_http_header_by_name(wsi,
+			(const unsigned char *)extra_name,
+			(const unsigned char *)extra_value,
+			(int)strlen(extra_value), &p, end))
+		return -1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	if (!len)
+		return 0;
+	buf = malloc(LWS_PRE + len);
+	if (!buf)
+		return -1;
+	memcpy(buf + LWS_PRE, body, len);
+	if (lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) == (int)len)
+		rc = 0;
+	free(buf);
+	return rc;
+}
+
+int xr_http_json_error(struct lws *wsi, unsigned status, const char *code,
+		       const char *message)
+{
+	json_t *o = json_pack("{s:s,s:s}", "error", code, "message", message);
+	char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int rc = body ? write_answer(wsi, status, "application/json", body,
+				     strlen(body), NULL, NULL) : -1;
+
+	free(body);
+	json_decref(o);
+	return rc;
+}
+
+/* After a complete answer: keep the connection for the next request, or
+ * close it. */
+static int done(struct lws *wsi, int rc)
+{
+	if (rc)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int json_error(struct lws *wsi, unsigned status, const char *code,
+		      const char *message)
+{
+	return done(wsi, xr_http_json_error(wsi, status, code, message));
+}
+
+static int json_answer(struct lws *wsi, unsigned status, const char *body,
+		       size_t len)
+{
+	return done(wsi, write_answer(wsi, status, "application/json", body,
+				      len, NULL, NULL));
+}
+
+static int html_status(struct lws *wsi, unsigned status, const char *title)
+{
+	char body[512];
+	int n = snprintf(body, sizeof(body),
+			 "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">"
+			 "<title>%u %s</title><h1>%u %s</h1>"
+			 "<p><a href=\"/\">Start a room</a></p></html>\n",
+			 status, title, status, title);
+
+	return done(wsi, write_answer(wsi, status, "text/html; charset=utf-8",
+				      body, (size_t)n, NULL, NULL));
+}
+
+/* --- static files ---------------------------------------------------------------- */
+
+static const char *mime_of(const char *path)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".json", "application/json" },
+		{ ".webmanifest", "application/manifest+json" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".webp", "image/webp" },
+		{ ".woff2", "font/woff2" },
+		{ ".txt", "text/plain; charset=utf-8" },
+		{ ".wasm", "application/wasm" },
+	};
+	size_t pl = strlen(path);
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t el = strlen(types[i].ext);
+		if (pl > el && !strcmp(path + pl - el, types[i].ext))
+			return types[i].type;
+	}
+	return "application/octet-stream";
+}
+
+/* Serves rel (starting with '/') from the web root, or 404. */
+static int serve_file(struct xr_server *s, struct lws *wsi, const char *rel)
+{
+	static const char extra[] = "cache-control: no-cache\x0d\x0a";
+	char want[PATH_MAX], real[PATH_MAX];
+	size_t rl = strlen(s->web_root);
+	struct stat st;
+	int n;
+
+	if (strstr(rel, "/.") || strchr(rel, '\\'))
+		return html_status(wsi, 404, "Not Found"); /* no dotfiles, no .. */
+	n = snprintf(want, sizeof(want), "%s%s", s->web_root, rel);
+	if (n < 0 || (size_t)n >= sizeof(want) || !realpath(want, real) ||
+	    strncmp(real, s->web_root, rl) || (real[rl] && real[rl] != '/') ||
+	    stat(real, &st) || !S_ISREG(st.st_mode))
+		return html_status(wsi, 404, "Not Found");
+	n = lws_serve_http_file(wsi, real, mime_of(real), extra,
+				(int)sizeof(extra) - 1);
+	if (n < 0)
+		return -1;
+	if (n > 0)
+		return done(wsi, 0);
+	return 0;
+}
+
+/* --- API --------------------------------------------------------------------- */
+
+static bool admin_ok(struct xr_server *s, struct lws *wsi)
+{
+	char auth[512];
+	unsigned char h[crypto_hash_sha256_BYTES];
+	int n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+	bool ok;
+
+	if (!s->cfg.has_admin || n < 8 || strncmp(auth, "Bearer ", 7))
+		return false;
+	crypto_hash_sha256(h, (unsigned char *)auth + 7, (size_t)n - 7);
+	ok = sodium_memcmp(h, s->cfg.admin_sha256, sizeof(h)) == 0;
+	sodium_memzero(auth, sizeof(auth));
+	return ok;
+}
+
+static int api_session(struct xr_server *s, struct lws *wsi)
+{
+	char *ice = xr_ice_json(&s->cfg, (int64_t)time(NULL));
+	char *body;
+	int rc, n;
+
+	if (!ice)
+		return json_error(wsi, 503, "server-busy", "out of memory");
+	body = malloc(strlen(ice) + 64);
+	if (!body) {
+		free(ice);
+		return json_error(wsi, 503, "server-busy", "out of memory");
+	}
+	n = sprintf(body, "{\"variants\":{},\"params\":{},\"iceServers\":%s}", ice);
+	free(ice);
+	rc = json_answer(wsi, 200, body, (size_t)n);
+	free(body);
+	return rc;
+}
+
+static bool goal_known(const struct xr_config *c, const char *goal)
+{
+	for (size_t i = 0; i < c->nexperiments; i++)
+		for (size_t j = 0; j < c->experiments[i].ngoals; j++)
+			if (!strcmp(c->experiments[i].goals[j], goal))
+				return true;
+	return false;
+}
+
+static int api_events(struct xr_server *s, struct lws *wsi, struct xr_peer *p)
+{
+	json_error_t jerr;
+	json_t *o = json_loadb((const char *)p->rx, p->rx_len,
+			       JSON_REJECT_DUPLICATES, &jerr);
+	json_t *ev = json_object_get(o, "event");
+	int rc;
+
+	if (!json_is_object(o) || !json_is_string(ev) || json_object_size(o) != 1)
+		rc = json_error(wsi, 400, "bad-request",
+				"the body must be {\"event\": \"<goal>\"}");
+	else if (!goal_known(&s->cfg, json_string_value(ev)))
+		rc = json_error(wsi, 404, "unknown-goal",
+				"no running experiment has this goal");
+	else
+		rc = done(wsi, write_answer(wsi, 204, "application/json", "", 0,
+					    NULL, NULL));
+	json_decref(o);
+	return rc;
+}
+
+/* --- dispatch ----------------------------------------------------------------- */
+
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static int route(struct xr_server *s, struct lws *wsi, struct xr_peer *p,
+		 int method, const char *path)
+{
+	bool get = method == LWSHUMETH_GET || method == LWSHUMETH_HEAD;
+	char body[8192];
+	int64_t up = (xr_now_ms() - s->started_ms) / 1000;
+	int n;
+
+	if (!strcmp(path, "/healthz") || !strcmp(path, "/metrics")) {
+		bool hz = path[1] == 'h';
+		if (!get)
+			return json_error(wsi, 405, "method-not-allowed",
+					  "use GET");
+		n = hz ? xr_metrics_healthz(s->hub, up, body, sizeof(body)) :
+			 xr_metrics_text(s->hub, up, body, sizeof(body));
+		if (n < 0)
+			return json_error(wsi, 503, "server-busy", "try again");
+		if (hz)
+			return json_answer(wsi, 200, body, (size_t)n);
+		return done(wsi, write_answer(wsi, 200,
+				"text/plain; version=0.0.4; charset=utf-8",
+				body, (size_t)n, NULL, NULL));
+	}
+	if (starts(path, "/ws/")) {
+		if (!xr_room_id_valid(path + 4, strlen(path + 4)))
+			return json_error(wsi, 400, "bad-room",
+				"the room id must be 1 to 64 of A-Z a-z 0-9 _ -");
+		return json_error(wsi, 400, "upgrade-required",
+				  "this path only speaks WebSocket");
+	}
+	if (!strcmp(path, "/api") || starts(path, "/api/")) {
+		if (!strcmp(path, "/api/session"))
+			return get ? api_session(s, wsi) :
+				json_error(wsi, 405, "method-not-allowed", "use GET");
+		if (!strcmp(path, "/api/events")) {
+			if (method != LWSHUMETH_POST)
+				return json_error(wsi, 405, "method-not-allowed",
+						  "use POST");
+			return api_events(s, wsi, p);
+		}
+		if (!strcmp(path, "/api/experiments") || !strcmp(path, "/api/rooms") ||
+		    starts(path, "/api/rooms/")) {
+			if (!admin_ok(s, wsi))
+				return json_error(wsi, 401, "unauthorized",
+						  "unauthorized");
+		}
+		return json_error(wsi, 404, "not-found", "no such API route");
+	}
+	if (!get)
+		return html_status(wsi, 405, "Method Not Allowed");
+	if (!strcmp(path, "/"))
+		return serve_file(s, wsi, "/index.html");
+	if (starts(path, "/r/")) {
+		if (!xr_room_id_valid(path + 3, strlen(path + 3)))
+			return html_status(wsi, 404, "No Such Room Link");
+		return serve_file(s, wsi, "/room.html");
+	}
+	return serve_file(s, wsi, path);
+}
+
+/* The request's method and path (the query string is already cut off). */
+static int request(struct lws *wsi, char *path, size_t n)
+{
+	char *uri = NULL;
+	int len = 0, m = lws_http_get_uri_and_method(wsi, &uri, &len);
+
+	if (m < 0 || !uri || len <= 0 || (size_t)len >= n)
+		return -1;
+	memcpy(path, uri, (size_t)len);
+	path[len] = '\0';
+	return m;
+}
+
+int xr_http_callback(struct xr_server *s, struct lws *wsi,
+		     enum lws_callback_reasons reason, struct xr_peer *p,
+		     void *in, size_t len)
+{
+	char path[1024];
+	int m;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		m = request(wsi, path, sizeof(path));
+		if (m < 0)
+			return json_error(wsi, 400, "bad-request", "bad request line");
+		if (m == LWSHUMETH_POST && !strcmp(path, "/api/events")) {
+			char cl[24];
+			free(p->rx);
+			p->rx = NULL;
+			p->rx_len = p->rx_cap = 0;
+			p->rx_skip = 0;
+			if (lws_hdr_copy(wsi, cl, sizeof(cl),
+					 WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+				return json_error(wsi, 411, "length-required",
+						  "send a Content-Length");
+			if (strtoul(cl, NULL, 10) > BODY_MAX)
+				return json_error(wsi, 413, "too-large",
+						  "the body is too large");
+			return 0; /* the body follows */
+		}
+		return route(s, wsi, p, m, path);
+
+	case LWS_CALLBACK_HTTP_BODY:
+		if (p->rx_len + len > BODY_MAX) {
+			p->rx_skip = 1;
+			return 0;
+		}
+		if (p->rx_len + len > p->rx_cap) {
+			unsigned char *nb = realloc(p->rx, BODY_MAX);
+			if (!nb)
+				return -1;
+			p->rx = nb;
+			p->rx_cap = BODY_MAX;
+		}
+		memcpy(p->rx + p->rx_len, in, len);
+		p->rx_len += (uint32_t)len;
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+		int rc;
+		if (p->rx_skip == 2)
+			return 0; /* lws may call this twice */
+		if (p->rx_skip == 1)
+			rc = json_error(wsi, 413, "too-large", "the body is too large");
+		else
+			rc = route(s, wsi, p, LWSHUMETH_POST, "/api/events");
+		p->rx_skip = 2;
+		free(p->rx);
+		p->rx = NULL;
+		p->rx_len = p->rx_cap = 0;
+		return rc;
+	}
+
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		return done(wsi, 0);
+
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		free(p ? p->rx : NULL);
+		if (p) {
+			p->rx = NULL;
+			p->rx_len = p->rx_cap = 0;
+		}
+		return 0;
+
+	default:
+		return lws_callback_http_dummy(wsi, reason, p, in, len);
+	}
+}

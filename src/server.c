@@ -1,0 +1,394 @@
+/* server.c: the lws context and vhost, the protocols table, resource limits,
+ * signals (handlers only set a flag and wake the loop), the 250 ms tick that
+ * enforces the join deadline, SIGHUP reload and the graceful shutdown. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xroom/http.h"
+#include "xroom/log.h"
+#include "xroom/server.h"
+#include "xroom/ws.h"
+
+#define TICK_US (250 * LWS_US_PER_MS)
+#define JOIN_TIMEOUT_MS 10000
+#define FD_MARGIN 64       /* listeners, log, state files, lws internals */
+#define RX_BUFFER 1024     /* per-connection lws rx buffer (bytes) */
+#define STOP_GRACE_MS 4000 /* close frames get this long before we exit */
+
+static volatile sig_atomic_t got_hup, got_term;
+static struct lws_context *signal_ctx;
+
+int64_t xr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct xr_server *xr_server_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+	if (signal_ctx)
+		lws_cancel_service(signal_ctx);
+}
+
+/* lws's own lines: only errors and warnings, scrubbed of addresses, unless
+ * we run at debug. */
+static void lws_emit(int level, const char *line)
+{
+	char clean[512];
+
+	xr_log_scrub(clean, sizeof(clean), line);
+	xr_log(level == LLL_ERR ? XR_LOG_ERROR :
+	       level == LLL_WARN ? XR_LOG_WARN : XR_LOG_DEBUG, "lws: %s", clean);
+}
+
+static void set_lws_logging(void)
+{
+	int mask = LLL_ERR | LLL_WARN;
+
+	if (xr_log_enabled(XR_LOG_DEBUG))
+		mask |= LLL_NOTICE | LLL_INFO;
+	lws_set_log_level(mask, lws_emit);
+}
+
+int xr_server_apply_overrides(struct xr_config *cfg,
+			      const struct xr_overrides *ov)
+{
+	int rc = 0;
+
+	if (ov->listen && xr_config_set_listen(cfg, ov->listen))
+		return -EINVAL;
+	if (ov->web_root)
+		rc = xr_config_set_string(&cfg->web_root, ov->web_root);
+	if (!rc && ov->state_dir)
+		rc = xr_config_set_string(&cfg->state_dir, ov->state_dir);
+	return rc;
+}
+
+/* --- limits and directories ---------------------------------------------------- */
+
+/* Raises the soft open-file limit to the hard one; returns what we have. */
+static uint32_t raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576)
+		return 1048576;
+	return (uint32_t)rl.rlim_cur;
+}
+
+static uint32_t effective_max_connections(const struct xr_server *s)
+{
+	uint32_t cap = s->fd_limit > FD_MARGIN * 2 ? s->fd_limit - FD_MARGIN :
+						       s->fd_limit / 2;
+
+	if (s->cfg.max_connections && s->cfg.max_connections < cap)
+		return s->cfg.max_connections;
+	if (s->cfg.max_connections > cap)
+		xr_warn("limits.max_connections %u exceeds what the open-file "
+			"limit allows; using %u", s->cfg.max_connections, cap);
+	return cap;
+}
+
+static void hub_limits(const struct xr_server *s, struct xr_hub_limits *l)
+{
+	l->max_peers = s->cfg.max_peers;
+	l->max_rooms = s->cfg.max_rooms;
+	l->max_connections = effective_max_connections(s);
+	l->messages_per_second = s->cfg.messages_per_second;
+	l->message_burst = s->cfg.message_burst;
+	l->max_message_bytes = s->cfg.max_message_bytes;
+	l->max_queued_bytes = s->cfg.max_queued_bytes;
+	l->join_timeout_ms = JOIN_TIMEOUT_MS;
+}
+
+static void set_retry(struct xr_server *s)
+{
+	uint32_t idle = s->cfg.idle_timeout_s;
+
+	/* Ping at half the idle time; hang up at the idle time (lws needs
+	 * hangup > ping). Browsers answer pings by themselves. */
+	s->retry.secs_since_valid_ping = (uint16_t)(idle / 2 ? idle / 2 : 1);
+	s->retry.secs_since_valid_hangup = (uint16_t)idle;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, mode) && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* The state directory: the configured one, else $STATE_DIRECTORY (systemd),
+ * $XDG_STATE_HOME/xroom, or ~/.local/state/xroom. Created 0700. */
+static int prepare_state_dir(struct xr_server *s)
+{
+	const char *env;
+	int rc;
+
+	if (s->cfg.state_dir)
+		snprintf(s->state_dir, sizeof(s->state_dir), "%s", s->cfg.state_dir);
+	else if ((env = getenv("STATE_DIRECTORY")) && *env)
+		snprintf(s->state_dir, sizeof(s->state_dir), "%s", env);
+	else if ((env = getenv("XDG_STATE_HOME")) && *env)
+		snprintf(s->state_dir, sizeof(s->state_dir), "%s/xroom", env);
+	else if ((env = getenv("HOME")) && *env)
+		snprintf(s->state_dir, sizeof(s->state_dir),
+			 "%s/.local/state/xroom", env);
+	else
+		snprintf(s->state_dir, sizeof(s->state_dir), "/var/lib/xroom");
+	rc = mkdir_p(s->state_dir, 0700);
+	if (rc) {
+		xr_error("state directory %s: %s", s->state_dir, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* The web root: configured, else the source tree's web/ (a build run from
+ * the tree), else the installed copy. */
+static int prepare_web_root(struct xr_server *s)
+{
+	const char *cands[] = { s->cfg.web_root, XROOM_DEFAULT_WEB_ROOT,
+				XROOM_INSTALLED_WEB_ROOT };
+	char real[PATH_MAX], idx[PATH_MAX + 16];
+
+	for (size_t i = 0; i < 3; i++) {
+		if (!cands[i])
+			continue;
+		if (!realpath(cands[i], real)) {
+			if (i == 0) {
+				xr_error("web_root %s: %s", cands[i], strerror(errno));
+				return -ENOENT;
+			}
+			continue;
+		}
+		snprintf(idx, sizeof(idx), "%s/index.html", real);
+		if (access(idx, R_OK)) {
+			if (i == 0) {
+				xr_error("web_root %s has no index.html", real);
+				return -ENOENT;
+			}
+			continue;
+		}
+		snprintf(s->web_root, sizeof(s->web_root), "%s", real);
+		return 0;
+	}
+	xr_error("no web client found: set web_root or --web-root");
+	return -ENOENT;
+}
+
+/* --- reload and stop ----------------------------------------------------------- */
+
+static void reload(struct xr_server *s)
+{
+	struct xr_config fresh;
+	struct xr_config_errors errs;
+	bool restart_needed;
+
+	if (!s->config_path) {
+		xr_info("SIGHUP: no config file in use, nothing to reload");
+		return;
+	}
+	if (xr_config_load(&fresh, s->config_path, &errs) ||
+	    xr_server_apply_overrides(&fresh, &s->ov)) {
+		xr_error("SIGHUP: %s was refused, keeping the running config:\n%s",
+			 s->config_path, errs.text);
+		xr_config_free(&fresh);
+		return;
+	}
+	restart_needed = strcmp(fresh.listen_host, s->cfg.listen_host) ||
+			 fresh.listen_port != s->cfg.listen_port ||
+			 (fresh.web_root && (!s->cfg.web_root ||
+				strcmp(fresh.web_root, s->cfg.web_root))) ||
+			 (fresh.state_dir && (!s->cfg.state_dir ||
+				strcmp(fresh.state_dir, s->cfg.state_dir))) ||
+			 !fresh.tls_cert != !s->cfg.tls_cert;
+	xr_config_free(&s->cfg);
+	s->cfg = fresh;
+	hub_limits(s, &s->hub->lim);
+	set_retry(s);
+	xr_info("SIGHUP: configuration reloaded (limits, rooms, ICE, experiments)");
+	if (restart_needed)
+		xr_warn("SIGHUP: listen, tls, web_root and state_dir changes "
+			"take effect at the next restart");
+}
+
+static void begin_stop(struct xr_server *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	s->stop_deadline_ms = xr_now_ms() + STOP_GRACE_MS;
+	xr_info("stopping: closing %u connections", s->hub->nconns);
+	xr_hub_close_all(s->hub, XR_CLOSE_GOING_AWAY);
+}
+
+void xr_server_on_wake(struct xr_server *s)
+{
+	if (!s)
+		return;
+	if (got_hup) {
+		got_hup = 0;
+		reload(s);
+	}
+	if (got_term)
+		begin_stop(s);
+}
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+	struct xr_server *s = lws_container_of(sul, struct xr_server, tick);
+
+	xr_server_on_wake(s);
+	xr_hub_tick(s->hub, xr_now_ms());
+	lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, TICK_US);
+}
+
+/* --- run --------------------------------------------------------------------------- */
+
+static const struct lws_protocols protocols[] = {
+	/* First, so a client offering no subprotocol is bound to it too. */
+	{ XR_SUBPROTOCOL, xr_ws_callback, sizeof(struct xr_peer), RX_BUFFER,
+	  0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+int xr_server_run(struct xr_config *cfg, const char *config_path,
+		  const struct xr_overrides *ov)
+{
+	struct lws_context_creation_info info;
+	struct xr_server *s = calloc(1, sizeof(*s));
+	struct xr_hub_limits lim;
+	struct xr_hub_ops ops;
+	struct sigaction sa;
+	int code = 1;
+
+	if (!s) {
+		xr_config_free(cfg);
+		return 1;
+	}
+	s->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	s->config_path = config_path;
+	s->ov = *ov;
+	s->started_ms = xr_now_ms();
+	s->fd_limit = raise_fd_limit();
+	s->tls = s->cfg.tls_cert != NULL;
+	if (prepare_web_root(s) || prepare_state_dir(s))
+		goto out;
+
+	hub_limits(s, &lim);
+	xr_ws_hub_ops(&ops, s);
+	s->hub = xr_hub_new(&lim, &ops);
+	if (!s->hub)
+		goto out;
+	set_retry(s);
+	set_lws_logging();
+
+	memset(&info, 0, sizeof(info));
+	info.port = s->cfg.listen_port; /* 0: the kernel picks (tests) */
+	info.iface = s->cfg.listen_host;
+	info.protocols = protocols;
+	info.headers = xr_http_headers;
+	info.user = s;
+	info.retry_and_idle_policy = &s->retry;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	if (!strchr(s->cfg.listen_host, ':'))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.pt_serv_buf_size = 16384;
+	info.max_http_header_pool = 1024;
+	info.timeout_secs = 20;
+	info.vhost_name = "xroom";
+	if (s->tls) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = s->cfg.tls_cert;
+		info.ssl_private_key_filepath = s->cfg.tls_key;
+		info.ssl_cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256:"
+			"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+			"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+			"ECDHE-RSA-CHACHA20-POLY1305";
+	}
+	s->ctx = lws_create_context(&info);
+	if (!s->ctx) {
+		xr_error("cannot listen on %s:%u (in use, or not an address of "
+			 "this machine?)", s->cfg.listen_host, s->cfg.listen_port);
+		goto out;
+	}
+	s->vh = lws_get_vhost_by_name(s->ctx, "xroom");
+	s->port = (uint16_t)(s->vh ? lws_get_vhost_listen_port(s->vh) : 0);
+
+	signal_ctx = s->ctx;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, TICK_US);
+	xr_info("xroomd %s listening on %s://%s%s%s:%u/ (web root %s, state %s, "
+		"up to %u connections)", XROOM_VERSION, s->tls ? "https" : "http",
+		strchr(s->cfg.listen_host, ':') ? "[" : "", s->cfg.listen_host,
+		strchr(s->cfg.listen_host, ':') ? "]" : "", s->port, s->web_root,
+		s->state_dir, s->hub->lim.max_connections);
+
+	while (!s->stopping || (s->hub->nconns &&
+				xr_now_ms() < s->stop_deadline_ms)) {
+		if (lws_service(s->ctx, 0) < 0)
+			break;
+		if (got_term || got_hup)
+			xr_server_on_wake(s);
+	}
+	if (s->hub->nconns)
+		xr_warn("stopping: %u connections did not close in time",
+			s->hub->nconns);
+	lws_sul_cancel(&s->tick);
+	signal_ctx = NULL;
+	lws_context_destroy(s->ctx);
+	xr_info("stopped");
+	code = 0;
+out:
+	xr_hub_free(s->hub);
+	xr_config_free(&s->cfg);
+	free(s);
+	return code;
+}
