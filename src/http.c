@@ -228,11 +228,12 @@ static bool goal_known(const struct xr_config *c, const char *goal)
 	return false;
 }
 
-static int api_events(struct xr_server *s, struct lws *wsi, struct xr_peer *p)
+static int api_events(struct xr_server *s, struct lws *wsi, const char *body,
+		      size_t len)
 {
 	json_error_t jerr;
-	json_t *o = json_loadb((const char *)p->rx, p->rx_len,
-			       JSON_REJECT_DUPLICATES, &jerr);
+	json_t *o = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) :
+			   NULL;
 	json_t *ev = json_object_get(o, "event");
 	int rc;
 
@@ -256,7 +257,7 @@ static bool starts(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
-static int route(struct xr_server *s, struct lws *wsi, struct xr_peer *p,
+static int route(struct xr_server *s, struct lws *wsi,
 		 int method, const char *path)
 {
 	bool get = method == LWSHUMETH_GET || method == LWSHUMETH_HEAD;
@@ -291,10 +292,9 @@ static int route(struct xr_server *s, struct lws *wsi, struct xr_peer *p,
 			return get ? api_session(s, wsi) :
 				json_error(wsi, 405, "method-not-allowed", "use GET");
 		if (!strcmp(path, "/api/events")) {
-			if (method != LWSHUMETH_POST)
-				return json_error(wsi, 405, "method-not-allowed",
-						  "use POST");
-			return api_events(s, wsi, p);
+			/* POST is taken in xr_http_callback, body first */
+			return json_error(wsi, 405, "method-not-allowed",
+					  "use POST");
 		}
 		if (!strcmp(path, "/api/experiments") || !strcmp(path, "/api/rooms") ||
 		    starts(path, "/api/rooms/")) {
@@ -356,7 +356,7 @@ int xr_http_callback(struct xr_server *s, struct lws *wsi,
 						  "the body is too large");
 			return 0; /* the body follows */
 		}
-		return route(s, wsi, p, m, path);
+		return route(s, wsi, m, path);
 
 	case LWS_CALLBACK_HTTP_BODY:
 		if (p->rx_len + len > BODY_MAX) {
@@ -375,17 +375,21 @@ int xr_http_callback(struct xr_server *s, struct lws *wsi,
 		return 0;
 
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
-		int rc;
-		if (p->rx_skip == 2)
+		/* Take the body out first: ending the transaction frees p. */
+		unsigned char *body = p->rx;
+		size_t blen = p->rx_len;
+		int rc, skip = p->rx_skip;
+
+		if (skip == 2)
 			return 0; /* lws may call this twice */
-		if (p->rx_skip == 1)
-			rc = json_error(wsi, 413, "too-large", "the body is too large");
-		else
-			rc = route(s, wsi, p, LWSHUMETH_POST, "/api/events");
-		p->rx_skip = 2;
-		free(p->rx);
 		p->rx = NULL;
 		p->rx_len = p->rx_cap = 0;
+		p->rx_skip = 2;
+		if (skip == 1)
+			rc = json_error(wsi, 413, "too-large", "the body is too large");
+		else
+			rc = api_events(s, wsi, (const char *)body, blen);
+		free(body);
 		return rc;
 	}
 
