@@ -565,10 +565,6 @@ int xr_config_parse(struct xr_config *c, const char *text, size_t len,
 		parse_admin(&x, o);
 	if ((o = json_object_get(root, "experiments")))
 		parse_experiments(&x, o);
-	if (c->max_queued_bytes < c->max_message_bytes + 1024u)
-		err(&x, "limits.max_queued_bytes",
-		    "must be at least limits.max_message_bytes + 1024 (%u)",
-		    c->max_message_bytes + 1024u);
 	json_decref(root);
 	if (x.oom) {
 		xr_config_free(c);

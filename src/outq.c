@@ -54,7 +54,9 @@ static int grow(struct xr_outq *q)
 
 int xr_outq_push(struct xr_outq *q, struct xr_buf *b, size_t limit)
 {
-	if (q->bytes + b->len > limit)
+	/* An empty queue takes any one message: a peer is "not keeping up"
+	 * only when unsent bytes pile up behind one another. */
+	if (q->count && q->bytes + b->len > limit)
 		return -ENOBUFS;
 	if (q->count == q->cap) {
 		int rc = grow(q);

@@ -240,7 +240,10 @@ enum xr_err xr_proto_parse(const char *buf, size_t len, struct xr_msg *m)
 	size_t tlen;
 
 	memset(m, 0, sizeof(*m));
-	if (xr_json_depth(buf, len, XR_JSON_MAX_DEPTH) > XR_JSON_MAX_DEPTH)
+	/* A raw NUL byte is never JSON, but jansson 2.14 skips one after a
+	 * number or literal ("[1\0]" loads): refuse it before jansson. */
+	if (memchr(buf, '\0', len) ||
+	    xr_json_depth(buf, len, XR_JSON_MAX_DEPTH) > XR_JSON_MAX_DEPTH)
 		return XR_E_BAD_JSON;
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL |
 				    JSON_DECODE_ANY, &jerr);

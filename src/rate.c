@@ -7,6 +7,7 @@ void xr_rate_init(struct xr_rate *r, int64_t now_ms, uint32_t burst)
 {
 	r->last_ms = now_ms;
 	r->drop_sec = -1;
+	r->streak_ms = 0;
 	r->millitok = burst * 1000u;
 	r->streak = 0;
 }
@@ -29,11 +30,19 @@ enum xr_rate_verdict xr_rate_take(struct xr_rate *r, int64_t now_ms,
 		return XR_RATE_OK;
 	}
 	r->millitok = (uint32_t)tok;
-	sec = now_ms / 1000;
-	if (sec == r->drop_sec)
+	/* Seconds are counted from the first drop of a streak, so closing
+	 * takes at least two full seconds of flooding, never a lucky 1.01 s
+	 * across two clock ticks. */
+	sec = r->drop_sec >= 0 ? (now_ms - r->streak_ms) / 1000 : -1;
+	if (sec >= 0 && sec == r->drop_sec)
 		return XR_RATE_DROP;
-	r->streak = (r->drop_sec >= 0 && sec == r->drop_sec + 1) ?
-			    (uint8_t)(r->streak + 1) : 1;
+	if (sec >= 0 && sec == r->drop_sec + 1) {
+		r->streak++;
+	} else {
+		r->streak = 1;
+		r->streak_ms = now_ms;
+		sec = 0;
+	}
 	r->drop_sec = sec;
 	return r->streak >= 3 ? XR_RATE_CLOSE : XR_RATE_NOTIFY;
 }

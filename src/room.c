@@ -62,6 +62,7 @@ void xr_hub_free(struct xr_hub *hub)
 
 static void unlink_peer(struct xr_hub *hub, struct xr_peer *p)
 {
+	p->waiting = 0;
 	if (p->prev)
 		p->prev->next = p->next;
 	else if (hub->wait_head == p)
@@ -73,14 +74,6 @@ static void unlink_peer(struct xr_hub *hub, struct xr_peer *p)
 	else if (hub->wait_tail == p)
 		hub->wait_tail = p->prev;
 	p->prev = p->next = NULL;
-}
-
-static bool on_wait_list(struct xr_hub *hub, struct xr_peer *p)
-{
-	for (struct xr_peer *q = p; q; q = q->prev)
-		if (q == hub->wait_head)
-			return true;
-	return false;
 }
 
 static void push_joined(struct xr_hub *hub, struct xr_peer *p)
@@ -106,6 +99,7 @@ enum xr_err xr_hub_attach(struct xr_hub *hub, struct xr_peer *p,
 	xr_rate_init(&p->rate, now_ms, hub->lim.message_burst);
 	p->prev = hub->wait_tail;
 	p->next = NULL;
+	p->waiting = 1;
 	if (hub->wait_tail)
 		hub->wait_tail->next = p;
 	else
@@ -336,7 +330,7 @@ void xr_hub_close(struct xr_hub *hub, struct xr_peer *p, uint16_t code)
 	if (p->state == XR_PEER_DEAD || p->state == XR_PEER_CLOSING)
 		return;
 	leave_room(hub, p);
-	if (on_wait_list(hub, p)) { /* off the deadline list */
+	if (p->waiting) { /* off the deadline list */
 		unlink_peer(hub, p);
 		push_joined(hub, p);
 	}

@@ -159,11 +159,24 @@ static int on_receive(struct xr_server *s, struct lws *wsi, struct xr_peer *p,
 	return 0;
 }
 
+static const char *close_text(uint16_t code)
+{
+	switch (code) {
+	case XR_CLOSE_GOING_AWAY: return "server shutting down";
+	case XR_CLOSE_UNSUPPORTED: return "binary frames are not accepted";
+	case XR_CLOSE_POLICY: return "policy violation";
+	case XR_CLOSE_TOO_BIG: return "message too large";
+	case XR_CLOSE_TRY_LATER: return "server busy, try again later";
+	default: return "bye";
+	}
+}
+
 static int on_writeable(struct lws *wsi, struct xr_peer *p)
 {
 	struct xr_buf *b;
-	char why[64];
 
+	if (p->close_sent)
+		return 0; /* lws is waiting for the close ack: let it */
 	if (p->state == XR_PEER_DEAD)
 		return -1;
 	b = xr_outq_peek(&p->q);
@@ -178,11 +191,11 @@ static int on_writeable(struct lws *wsi, struct xr_peer *p)
 		return 0;
 	}
 	if (p->state == XR_PEER_CLOSING) {
-		int n = snprintf(why, sizeof(why), "%s",
-				 p->close_code == XR_CLOSE_GOING_AWAY ?
-				 "server shutting down" : "bye");
+		const char *why = close_text(p->close_code);
+
 		lws_close_reason(wsi, (enum lws_close_status)p->close_code,
-				 (unsigned char *)why, (size_t)n);
+				 (unsigned char *)why, strlen(why));
+		p->close_sent = 1;
 		return -1;
 	}
 	return 0; /* lws's own liveness ping also wakes us: nothing to do */

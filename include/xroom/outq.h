@@ -31,8 +31,9 @@ struct xr_outq {
 };
 
 void xr_outq_init(struct xr_outq *q);
-/* Queues b, taking a new reference. Returns 0, -ENOBUFS when the queued
- * bytes would exceed limit (nothing is queued), or -ENOMEM. */
+/* Queues b, taking a new reference. Returns 0, -ENOBUFS when the queue is
+ * not empty and its bytes would exceed limit (nothing is queued), or
+ * -ENOMEM. An empty queue always takes one message. */
 int xr_outq_push(struct xr_outq *q, struct xr_buf *b, size_t limit);
 /* The oldest buffer (still owned by the queue), or NULL when empty. */
 struct xr_buf *xr_outq_peek(const struct xr_outq *q);

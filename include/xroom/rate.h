@@ -15,7 +15,8 @@ enum xr_rate_verdict {
 
 struct xr_rate {
 	int64_t last_ms;   /* last refill; 0 = never */
-	int64_t drop_sec;  /* second of the last drop, -1 = none */
+	int64_t streak_ms; /* time of the first drop of the current streak */
+	int64_t drop_sec;  /* second of the last drop since streak_ms; -1 none */
 	uint32_t millitok; /* tokens * 1000 */
 	uint8_t streak;    /* consecutive seconds with drops */
 };

@@ -39,6 +39,8 @@ struct xr_peer {
 	uint8_t room_id_len;
 	uint8_t rx_skip;               /* ws.c: rest of this message ignored */
 	uint8_t attached;              /* between attach and detach */
+	uint8_t waiting;               /* on the hub's join-deadline list */
+	uint8_t close_sent;            /* ws.c: close frame handed to lws */
 	char id[XR_PEER_ID_LEN + 1];
 	char room_id[XR_ROOM_ID_MAX + 1];
 };
