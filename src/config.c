@@ -242,6 +242,11 @@ int xr_config_set_listen(struct xr_config *c, const char *value)
 	}
 	if (!hlen || hlen > 255)
 		return -EINVAL;
+	for (size_t i = 0; i < hlen; i++)
+		if (!(isalnum((unsigned char)host[i]) || strchr(".-_:%", host[i])))
+			return -EINVAL;
+	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return -EINVAL;
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
 	if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
@@ -516,6 +521,10 @@ int xr_config_parse(struct xr_config *c, const char *text, size_t len,
 		return rc;
 	if (len > CONFIG_MAX_BYTES) {
 		err(&x, "", "the file is larger than %d bytes", CONFIG_MAX_BYTES);
+		goto fail;
+	}
+	if (memchr(text, '\0', len)) { /* jansson would skip one */
+		err(&x, "", "contains a NUL byte");
 		goto fail;
 	}
 	if (depth_of(text, len) > CONFIG_MAX_DEPTH) {
