@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "xroom/experiment.h"
 #include "xroom/http.h"
 #include "xroom/ice.h"
 #include "xroom/log.h"
@@ -199,33 +200,84 @@ static bool admin_ok(struct xr_server *s, struct lws *wsi)
 	return ok;
 }
 
+/* The visitor key of this request. The address and User-Agent are read
+ * into stack buffers, hashed under the day's salt, and wiped: they go
+ * nowhere else. */
+static void visitor_of(struct xr_server *s, struct lws *wsi,
+		       unsigned char key[XR_VISITOR_KEY_BYTES])
+{
+	char addr[64] = "", ua[512] = "", host[256] = "";
+
+	lws_get_peer_simple(wsi, addr, sizeof(addr));
+	lws_hdr_copy(wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT);
+	lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
+	xr_exp_visitor(s->exp, addr, ua, host, key);
+	sodium_memzero(addr, sizeof(addr));
+	sodium_memzero(ua, sizeof(ua));
+}
+
 static int api_session(struct xr_server *s, struct lws *wsi)
 {
-	char *ice = xr_ice_json(&s->cfg, (int64_t)time(NULL));
-	char *body;
-	int rc, n;
+	unsigned char key[XR_VISITOR_KEY_BYTES];
+	const struct xr_config *c = &s->cfg;
+	int *vars = calloc(c->nexperiments + 1, sizeof(int));
+	json_t *root = json_object(), *variants = json_object(),
+	       *params = json_object(), *ice;
+	char *ice_text = xr_ice_json(c, xr_server_wall(s)), *body = NULL;
+	int rc;
 
-	if (!ice)
-		return json_error(wsi, 503, "server-busy", "out of memory");
-	body = malloc(strlen(ice) + 64);
-	if (!body) {
-		free(ice);
-		return json_error(wsi, 503, "server-busy", "out of memory");
+	visitor_of(s, wsi, key);
+	if (!vars || !root || !variants || !params || !ice_text ||
+	    xr_exp_session(s->exp, c, key, vars))
+		goto busy;
+	for (size_t i = 0; i < c->nexperiments; i++) {
+		const struct xr_variant *v;
+		json_t *p;
+
+		if (vars[i] < 0)
+			continue;
+		v = &c->experiments[i].variants[vars[i]];
+		json_object_set_new(variants, c->experiments[i].name,
+				    json_string(v->name));
+		/* merged in config order: a later experiment wins a key */
+		p = json_loads(v->params_json, 0, NULL);
+		if (json_is_object(p))
+			json_object_update(params, p);
+		json_decref(p);
 	}
-	n = sprintf(body, "{\"variants\":{},\"params\":{},\"iceServers\":%s}", ice);
-	free(ice);
-	rc = json_answer(wsi, 200, body, (size_t)n);
+	ice = json_loads(ice_text, 0, NULL);
+	json_object_set_new(root, "variants", variants);
+	json_object_set_new(root, "params", params);
+	json_object_set_new(root, "iceServers", ice ? ice : json_array());
+	variants = params = NULL;
+	body = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	if (!body)
+		goto busy;
+	rc = json_answer(wsi, 200, body, strlen(body));
+	goto out;
+busy:
+	rc = json_error(wsi, 503, "server-busy", "out of memory");
+out:
+	sodium_memzero(key, sizeof(key));
+	json_decref(variants);
+	json_decref(params);
+	json_decref(root);
 	free(body);
+	free(ice_text);
+	free(vars);
 	return rc;
 }
 
-static bool goal_known(const struct xr_config *c, const char *goal)
+static int api_experiments(struct xr_server *s, struct lws *wsi)
 {
-	for (size_t i = 0; i < c->nexperiments; i++)
-		for (size_t j = 0; j < c->experiments[i].ngoals; j++)
-			if (!strcmp(c->experiments[i].goals[j], goal))
-				return true;
-	return false;
+	char *body = xr_exp_report(s->exp, &s->cfg);
+	int rc;
+
+	if (!body)
+		return json_error(wsi, 503, "server-busy", "out of memory");
+	rc = json_answer(wsi, 200, body, strlen(body));
+	free(body);
+	return rc;
 }
 
 static int api_events(struct xr_server *s, struct lws *wsi, const char *body,
@@ -240,12 +292,22 @@ static int api_events(struct xr_server *s, struct lws *wsi, const char *body,
 	if (!json_is_object(o) || !json_is_string(ev) || json_object_size(o) != 1)
 		rc = json_error(wsi, 400, "bad-request",
 				"the body must be {\"event\": \"<goal>\"}");
-	else if (!goal_known(&s->cfg, json_string_value(ev)))
-		rc = json_error(wsi, 404, "unknown-goal",
-				"no running experiment has this goal");
-	else
-		rc = done(wsi, write_answer(wsi, 204, "application/json", "", 0,
-					    NULL, NULL));
+	else {
+		unsigned char key[XR_VISITOR_KEY_BYTES];
+		int n;
+
+		visitor_of(s, wsi, key);
+		n = xr_exp_event(s->exp, &s->cfg, key, json_string_value(ev));
+		sodium_memzero(key, sizeof(key));
+		if (n < 0)
+			rc = json_error(wsi, 503, "server-busy", "out of memory");
+		else if (n == 0)
+			rc = json_error(wsi, 404, "unknown-goal",
+					"no running experiment has this goal");
+		else
+			rc = done(wsi, write_answer(wsi, 204, "application/json",
+						    "", 0, NULL, NULL));
+	}
 	json_decref(o);
 	return rc;
 }
@@ -302,6 +364,9 @@ static int route(struct xr_server *s, struct lws *wsi,
 				return json_error(wsi, 401, "unauthorized",
 						  "unauthorized");
 		}
+		if (!strcmp(path, "/api/experiments"))
+			return get ? api_experiments(s, wsi) :
+				json_error(wsi, 405, "method-not-allowed", "use GET");
 		return json_error(wsi, 404, "not-found", "no such API route");
 	}
 	if (!get)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xroom/experiment.h"
 #include "xroom/http.h"
 #include "xroom/log.h"
 #include "xroom/server.h"
@@ -21,6 +22,7 @@
 #define FD_MARGIN 64       /* listeners, log, state files, lws internals */
 #define RX_BUFFER 1024     /* per-connection lws rx buffer (bytes) */
 #define STOP_GRACE_MS 4000 /* close frames get this long before we exit */
+#define SAVE_EVERY_MS 30000 /* experiment counters: at most this much lost */
 
 static volatile sig_atomic_t got_hup, got_term;
 static struct lws_context *signal_ctx;
@@ -31,6 +33,50 @@ int64_t xr_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t xr_server_wall(const struct xr_server *s)
+{
+	return (int64_t)time(NULL) + s->clock_offset_s;
+}
+
+/* Tests cross midnight by writing an offset (seconds) into this file. */
+static void read_test_clock(struct xr_server *s)
+{
+	const char *path = getenv("XROOMD_TEST_CLOCK_FILE");
+	char buf[32] = { 0 };
+	FILE *f;
+
+	if (!path || !(f = fopen(path, "r")))
+		return;
+	if (fgets(buf, sizeof(buf), f))
+		s->clock_offset_s = strtoll(buf, NULL, 10);
+	fclose(f);
+}
+
+/* The UTC day changed: the old salt and tags are destroyed (memory and
+ * disk) before a new salt exists; counters are saved first. */
+static void experiments_tick(struct xr_server *s, bool force_save)
+{
+	int64_t day = xr_exp_day(xr_server_wall(s));
+	int rc;
+
+	if (day != xr_exp_current_day(s->exp)) {
+		rc = xr_exp_save(s->exp, s->state_dir);
+		if (rc)
+			xr_error("experiments: cannot save counters: %s", strerror(-rc));
+		xr_exp_forget_salt_file(s->state_dir);
+		xr_exp_roll(s->exp, day);
+		xr_info("experiments: a new UTC day: yesterday's salt is wiped");
+		force_save = true;
+	}
+	if (force_save || (xr_exp_dirty(s->exp) &&
+			   xr_now_ms() - s->last_save_ms >= SAVE_EVERY_MS)) {
+		rc = xr_exp_save(s->exp, s->state_dir);
+		if (rc)
+			xr_error("experiments: cannot save counters: %s", strerror(-rc));
+		s->last_save_ms = xr_now_ms();
+	}
 }
 
 struct xr_server *xr_server_of(struct lws *wsi)
@@ -279,6 +325,8 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 
 	xr_server_on_wake(s);
 	xr_hub_tick(s->hub, xr_now_ms());
+	read_test_clock(s);
+	experiments_tick(s, false);
 	lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, TICK_US);
 }
 
@@ -314,6 +362,20 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 	s->tls = s->cfg.tls_cert != NULL;
 	if (prepare_web_root(s) || prepare_state_dir(s))
 		goto out;
+
+	read_test_clock(s);
+	s->exp = xr_exp_new();
+	if (!s->exp)
+		goto out;
+	{
+		char err[8192];
+		if (xr_exp_load(s->exp, s->state_dir,
+				xr_exp_day(xr_server_wall(s)), err, sizeof(err)))
+			goto out;
+		if (err[0])
+			xr_error("experiments: %s", err);
+	}
+	s->last_save_ms = xr_now_ms();
 
 	hub_limits(s, &lim);
 	xr_ws_hub_ops(&ops, s);
@@ -384,9 +446,11 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 	lws_sul_cancel(&s->tick);
 	signal_ctx = NULL;
 	lws_context_destroy(s->ctx);
+	experiments_tick(s, true);
 	xr_info("stopped");
 	code = 0;
 out:
+	xr_exp_free(s->exp);
 	xr_hub_free(s->hub);
 	xr_config_free(&s->cfg);
 	free(s);

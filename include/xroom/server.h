@@ -29,6 +29,9 @@ struct xr_server {
 	lws_retry_bo_t retry;          /* liveness pings; edited on reload */
 	lws_sorted_usec_list_t tick;
 	int64_t started_ms;            /* monotonic */
+	struct xr_exp *exp;            /* experiments: salt, tags, counters */
+	int64_t clock_offset_s;        /* test clock (XROOMD_TEST_CLOCK_FILE) */
+	int64_t last_save_ms;
 	uint32_t fd_limit;
 	uint16_t port;
 	bool tls;
@@ -38,6 +41,9 @@ struct xr_server {
 
 /* Monotonic milliseconds. */
 int64_t xr_now_ms(void);
+/* Wall clock in unix seconds as the daemon sees it: real time, plus the
+ * offset a test may set through the file named by XROOMD_TEST_CLOCK_FILE. */
+int64_t xr_server_wall(const struct xr_server *s);
 /* Applies the overrides to cfg (copied strings). Returns 0 or -errno. */
 int xr_server_apply_overrides(struct xr_config *cfg,
 			      const struct xr_overrides *ov);
