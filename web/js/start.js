@@ -1,39 +1,43 @@
 // @ts-check
-// start.js: the start page. Creates a room (128-bit id, 256-bit secret, both
-// base64url) and opens /r/<id>#<secret>; or opens a pasted room link.
+// start.js: the start page. One button makes a room (a 128-bit id and a
+// 256-bit secret from the browser's CSPRNG) and opens /r/<id>#<secret>; a
+// field opens a pasted room link of this server. The secret is made here
+// and travels only in the fragment, which browsers never send.
 
-/** @param {Uint8Array} bytes */
-export function base64url(bytes) {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
+import { newRoom, parseRoomLink, roomHref } from './ids.js';
 
-/** @param {number} n */
-function randomB64(n) {
-  return base64url(crypto.getRandomValues(new Uint8Array(n)));
-}
+const REASONS = {
+  'not-a-link': 'That does not look like a link.',
+  'other-server': 'That link is for another server. Open it in the address bar instead.',
+  'no-room': 'That is not a room link: room links look like …/r/<room>#<key>.',
+  'no-secret': 'That link lacks its key, the part after #. Copy the whole link.',
+  'bad-secret': 'The key after # in that link is damaged. Copy the whole link again.',
+};
 
 function init() {
-  const create = document.getElementById('create');
+  const create = /** @type {HTMLButtonElement} */ (document.getElementById('create'));
   const form = /** @type {HTMLFormElement} */ (document.getElementById('open-link'));
   const input = /** @type {HTMLInputElement} */ (document.getElementById('link'));
   const err = /** @type {HTMLElement} */ (document.getElementById('link-error'));
-  create?.addEventListener('click', () => {
-    location.assign(`/r/${randomB64(16)}#${randomB64(32)}`);
+  create.addEventListener('click', () => {
+    const { id, secret } = newRoom();
+    location.assign(roomHref(id, secret));
+  });
+  input.addEventListener('input', () => {
+    err.hidden = true;
+    input.removeAttribute('aria-invalid');
   });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    try {
-      const u = new URL(input.value.trim(), location.href);
-      if (u.origin !== location.origin || !/^\/r\/[A-Za-z0-9_-]{1,64}$/.test(u.pathname)) {
-        throw new Error('not a room link of this server');
-      }
-      location.assign(u.pathname + u.hash);
-    } catch {
-      err.textContent = 'That is not a room link of this server.';
-      err.hidden = false;
+    const r = parseRoomLink(input.value, location.href);
+    if (r.ok) {
+      location.assign(r.href);
+      return;
     }
+    err.textContent = REASONS[r.reason];
+    err.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
   });
 }
 

@@ -1,0 +1,219 @@
+// Browser-test helpers: a daemon on a free loopback port that can be killed
+// and restarted on the same port, one headless Chromium with fake camera,
+// microphone and screen, pages that open a room link and join, and access
+// to the client's test hook (window.xroomTest, present with ?test).
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export { sleep };
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const XROOMD = process.env.XROOMD || join(REPO_ROOT, 'build', 'xroomd');
+export const WEB_ROOT = join(REPO_ROOT, 'web');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+/** Where screenshots of a run go. */
+export const ARTIFACTS = process.env.XROOM_ARTIFACTS || join(tmpdir(), 'xroom-artifacts');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  // Several pages share two cores: keep background pages running at full speed.
+  '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
+const LISTEN_RE = /listening on http:\/\/127\.0\.0\.1:(\d+)\//;
+const live = new Set();
+process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } catch { /* gone */ } } });
+
+export class Daemon {
+  /** @param {object} config */
+  constructor(config) {
+    this.dir = mkdtempSync(join(tmpdir(), 'xroomd-bt-'));
+    this.config = join(this.dir, 'config.json');
+    writeFileSync(this.config, JSON.stringify(config));
+    this.port = 0;
+    this.proc = null;
+    this.stderr = '';
+  }
+
+  get origin() { return `http://127.0.0.1:${this.port}`; }
+
+  /** Starts on this.port (0 the first time: the kernel picks one). */
+  async start() {
+    if (!existsSync(XROOMD)) throw new Error(`xroomd not found at ${XROOMD} (build it or set XROOMD)`);
+    const proc = spawn(XROOMD, [
+      '--listen', `127.0.0.1:${this.port}`, '--state-dir', join(this.dir, 'state'),
+      '--web-root', WEB_ROOT, '--config', this.config,
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    live.add(proc);
+    proc.on('exit', () => live.delete(proc));
+    proc.stderr.setEncoding('utf8');
+    this.port = await new Promise((res, rej) => {
+      let buf = '';
+      const t = setTimeout(() => rej(new Error(`xroomd did not listen within 10 s:\n${buf}`)), 10000);
+      proc.stderr.on('data', (s) => {
+        buf += s;
+        this.stderr += s;
+        const m = LISTEN_RE.exec(buf);
+        if (m) { clearTimeout(t); res(Number(m[1])); }
+      });
+      proc.on('exit', (code, sig) => { clearTimeout(t); rej(new Error(`xroomd exited (${code ?? sig}):\n${buf}`)); });
+    });
+    return this;
+  }
+
+  /** SIGKILL: no goodbye to anyone. */
+  async kill() {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise((res) => p.once('exit', res));
+    p.kill('SIGKILL');
+    await gone;
+  }
+
+  async stop() {
+    const p = this.proc;
+    if (p && p.exitCode === null && p.signalCode === null) {
+      const gone = new Promise((res) => p.once('exit', res));
+      p.kill('SIGTERM');
+      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await gone;
+      clearTimeout(t);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** GET a JSON route. */
+  async json(path) {
+    const r = await fetch(`${this.origin}${path}`);
+    return r.json();
+  }
+}
+
+/** @param {object} [config] */
+export async function startDaemon(config = {}) {
+  return new Daemon(config).start();
+}
+
+export async function launch(extraArgs = []) {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/** A fresh room link path: /r/<22 chars>#<43 chars>. */
+export function roomLink() {
+  return `/r/${randomBytes(16).toString('base64url')}?test=1#${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * A new browser context and page on `path`, with console errors and
+ * requests recorded. opts.name is stored as the display name before load.
+ */
+export async function openPage(browser, daemon, path, opts = {}) {
+  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 720 }, ...(opts.context ?? {}) });
+  const page = await context.newPage();
+  const log = { errors: [], console: [], requests: [], csp: [] };
+  page.on('pageerror', (e) => log.errors.push(String(e)));
+  page.on('console', (m) => {
+    const text = m.text();
+    log.console.push(`${m.type()}: ${text}`);
+    if (/Content.Security.Policy|Refused to/i.test(text)) log.csp.push(text);
+  });
+  page.on('request', (r) => log.requests.push(r.url()));
+  if (opts.name !== undefined || opts.init) {
+    await context.addInitScript(({ name }) => {
+      if (name !== undefined && !localStorage.getItem('xroom.profile')) {
+        localStorage.setItem('xroom.profile', JSON.stringify({ name }));
+      }
+    }, { name: opts.name });
+  }
+  if (opts.init) await context.addInitScript(opts.init);
+  await page.goto(`${daemon.origin}${path}`);
+  return { context, page, log, name: opts.name };
+}
+
+/** Opens the link and presses Join; resolves once in the call. */
+export async function joinPage(browser, daemon, path, opts = {}) {
+  const p = await openPage(browser, daemon, path, opts);
+  await p.page.getByRole('button', { name: 'Join', exact: true }).click({ timeout: 15000 });
+  await p.page.locator('#screen-call').waitFor({ state: 'visible', timeout: 15000 });
+  return p;
+}
+
+export function stats(page) {
+  return page.evaluate(() => window.xroomTest.stats());
+}
+
+/** Polls fn until it returns a truthy value. */
+export async function waitFor(fn, { timeout = 15000, interval = 250, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) {
+      throw new Error(`timeout after ${timeout} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    }
+    await sleep(interval);
+  }
+}
+
+/**
+ * Waits until every page decodes video and receives audio from each of the
+ * others: framesDecoded and audio packets rise between two samples.
+ * Returns the last stats of each page.
+ */
+export async function waitMediaFlowing(pages, { timeout = 30000, what = 'media from every peer' } = {}) {
+  const others = pages.length - 1;
+  let before = await Promise.all(pages.map((p) => stats(p.page)));
+  return waitFor(async () => {
+    await sleep(700);
+    const now = await Promise.all(pages.map((p) => stats(p.page)));
+    const ok = now.every((s, i) => {
+      if (s.peers.length !== others) return false;
+      return s.peers.every((peer) => {
+        const old = before[i].peers.find((q) => q.tab === peer.tab);
+        return old && peer.framesDecoded > old.framesDecoded && peer.audioPackets > old.audioPackets;
+      });
+    });
+    const summary = now.map((s) => s.peers.map((p) => `${p.badge}:${p.framesDecoded}f/${p.audioPackets}a`).join(','));
+    before = now;
+    return ok ? now : (() => { throw new Error(summary.join(' | ')); })();
+  }, { timeout, interval: 0, what });
+}
+
+/** Counts frames decoded on `page` from peer `tab` over `ms`. */
+export async function framesOver(page, tab, ms = 1500) {
+  const a = (await stats(page)).peers.find((p) => p.tab === tab);
+  await sleep(ms);
+  const b = (await stats(page)).peers.find((p) => p.tab === tab);
+  return (b?.framesDecoded ?? 0) - (a?.framesDecoded ?? 0);
+}
+
+export async function tab(page) {
+  return page.evaluate(() => window.xroomTest.tab);
+}
+
+export function artifactPath(name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return join(ARTIFACTS, name);
+}
+
+/** The page's own asset requests must all go to the daemon. */
+export function foreignRequests(log, origin) {
+  return log.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+}

@@ -1,0 +1,312 @@
+// @ts-check
+// main.js: the room page's wiring. Reads the link, shows the pre-join
+// screen, derives the join auth, and connects signaling, mesh, media and
+// the view to each other. It holds the page's state (in the call or not)
+// and nothing else: each job lives in its module.
+
+import { deriveAuth } from './crypto.js';
+import { parseRoomLink, randomId } from './ids.js';
+import { LevelMeter, Media, SpeakingDetector, webrtcSupported } from './media.js';
+import { Mesh } from './mesh.js';
+import { loadDevices, loadProfile, saveDevices, saveProfile } from './prefs.js';
+import { Signaling } from './signaling.js';
+import { RoomView } from './ui.js';
+import { cleanName } from './wire.js';
+import { installTestHook } from './testhook.js';
+
+const SELF = 'self';
+/** Refusals that, during a call, end it; others are retried with a banner. */
+const ENDS_CALL = new Set(['kicked', 'room-closed', 'room-expired', 'bad-room']);
+
+const ui = new RoomView();
+const media = new Media();
+/** This tab's id: random per page load, carried in every signal so that peers recognise us after a rejoin. */
+const tab = randomId(12);
+
+/** @type {{link: {id: string, secret: string} | null, sig: Signaling | null, mesh: Mesh | null,
+ *   inCall: boolean, left: boolean, name: string, meter: LevelMeter | null, levelTimer: ReturnType<typeof setInterval> | undefined}} */
+const page = { link: null, sig: null, mesh: null, inCall: false, left: false, name: '', meter: null, levelTimer: undefined };
+
+function localState() {
+  return { name: cleanName(page.name), mic: media.micLive, cam: media.camLive, screen: !!media.screen };
+}
+
+function controls() {
+  ui.setControls({ micOn: media.micLive, camOn: media.camOn && (media.camLive || !!media.screen), screen: !!media.screen, canShare: media.canShareScreen && page.inCall });
+}
+
+function saveDevicePrefs() {
+  saveDevices({ micId: media.micId, camId: media.camId, micOn: media.micOn, camOn: media.camOn });
+}
+
+/** Why the preview or our tile has no picture. */
+function offText() {
+  if (media.camOn && !media.cam) {
+    return { denied: 'The camera is blocked', none: 'No camera found', busy: 'The camera is in use by another app' }[
+      /** @type {'denied' | 'none' | 'busy'} */ (media.access.video)] ?? 'No camera';
+  }
+  return 'Camera is off';
+}
+
+function deviceNote() {
+  const a = media.access;
+  /** @type {string[]} */
+  const notes = [];
+  if (a.video === 'denied') notes.push('The camera is blocked for this site.');
+  if (a.audio === 'denied') notes.push('The microphone is blocked for this site.');
+  if (a.video === 'busy') notes.push('The camera is in use by another app.');
+  if (a.audio === 'busy') notes.push('The microphone is in use by another app.');
+  if (a.video === 'none' && media.camOn) notes.push('No camera was found.');
+  if (a.audio === 'none' && media.micOn) notes.push('No microphone was found.');
+  ui.setDeviceNote(notes.join(' '));
+}
+
+/** Follows the microphone with a level meter (pre-join meter, our speaking ring). */
+function watchLevel() {
+  const track = media.mic;
+  if (page.meter?.track !== track) {
+    page.meter?.stop();
+    page.meter = null;
+    try {
+      if (track) page.meter = new LevelMeter(track);
+    } catch (e) {
+      console.warn('xroom: no level meter', e);
+    }
+  }
+}
+
+const selfSpeaking = new SpeakingDetector();
+function tickLevel() {
+  const level = page.meter?.level() ?? 0;
+  if (page.inCall) ui.setSpeaking(SELF, selfSpeaking.update(media.micLive ? level : 0, performance.now()));
+  else ui.setPreLevel(level);
+}
+
+/** Our own tile's stream, made again only when the outgoing video track changes. */
+let selfStream = /** @type {MediaStream | null} */ (null);
+function renderSelf() {
+  if (page.inCall) {
+    const track = media.videoTrack;
+    if (selfStream?.getVideoTracks()[0] !== track) selfStream = track ? new MediaStream([track]) : null;
+    ui.setTileStream(SELF, selfStream);
+    ui.updateTile(SELF, { ...localState(), cam: media.camLive });
+  } else {
+    ui.setPreview(media.camLive ? media.cam : null, offText());
+  }
+}
+
+async function refreshDevices() {
+  try {
+    ui.setDevices(await media.listDevices(), { camId: media.cam?.getSettings().deviceId ?? media.camId, micId: media.mic?.getSettings().deviceId ?? media.micId });
+  } catch (e) {
+    console.warn('xroom: no device list', e);
+  }
+}
+
+async function prejoin() {
+  const devices = loadDevices();
+  page.name = loadProfile().name;
+  ui.setName(page.name);
+  controls();
+  ui.setPreview(null, 'Starting the camera…');
+  ui.show('prejoin');
+  const access = await media.open(devices);
+  if (access.audio === 'denied' && access.video === 'denied') {
+    ui.showMessage('denied');
+    return;
+  }
+  afterMediaChange();
+  await refreshDevices();
+  ui.el.join.focus();
+}
+
+function afterMediaChange() {
+  watchLevel();
+  renderSelf();
+  controls();
+  deviceNote();
+}
+
+media.on('state', () => {
+  afterMediaChange();
+  saveDevicePrefs();
+  page.mesh?.stateChanged();
+});
+media.on('track', ({ kind }) => {
+  page.mesh?.trackChanged(kind);
+  renderSelf();
+});
+media.on('devices', () => { refreshDevices(); });
+
+ui.on('name', ({ name }) => {
+  page.name = name;
+  saveProfile({ name: cleanName(name) });
+});
+/** Why a device could not be switched on. @param {'audio' | 'video'} kind */
+function problem(kind) {
+  const what = kind === 'audio' ? 'microphone' : 'camera';
+  const a = media.access[kind];
+  if (a === 'denied') return `The ${what} is blocked for this site`;
+  if (a === 'busy') return `The ${what} is in use by another app`;
+  return `No ${what} found`;
+}
+ui.on('toggle-mic', async () => {
+  const want = !media.micLive;
+  await media.setMicOn(want);
+  if (want && !media.micLive) ui.toast(problem('audio'));
+  else if (page.inCall) ui.toast(want ? 'Microphone on' : 'Microphone muted');
+});
+ui.on('toggle-cam', async () => {
+  const want = !media.camLive && !(media.screen && media.camOn);
+  await media.setCamOn(want);
+  if (want && !media.camLive && !media.screen) ui.toast(problem('video'));
+  refreshDevices();
+});
+ui.on('gesture', () => LevelMeter.unlock());
+ui.on('toggle-screen', async () => {
+  if (!page.inCall) return;
+  if (media.screen) await media.stopScreen();
+  else if (!await media.startScreen()) ui.toast('Screen sharing was cancelled');
+});
+ui.on('select-camera', ({ id }) => { media.selectCamera(id).then(saveDevicePrefs); });
+ui.on('select-mic', ({ id }) => { media.selectMic(id).then(saveDevicePrefs); });
+ui.on('copy', async () => {
+  ui.toast(await ui.copy(location.href) ? 'Link copied: anyone with it can join' : 'Copy the link from the address bar');
+});
+ui.on('leave', () => leave());
+ui.on('join', () => { join(); });
+ui.on('retry', () => location.reload());
+ui.on('alt', async () => {
+  // Join without devices: only watch and listen.
+  await media.open({ micOn: false, camOn: false, micId: media.micId, camId: media.camId });
+  ui.show('prejoin');
+  afterMediaChange();
+  ui.setDeviceNote('You will watch and listen only: the camera and microphone are blocked for this site.');
+});
+
+async function join() {
+  if (!page.link || page.sig) return;
+  LevelMeter.unlock();
+  ui.setJoining(true, 'Joining…');
+  saveProfile({ name: cleanName(page.name) });
+  saveDevicePrefs();
+  const auth = await deriveAuth(page.link.secret);
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const sig = new Signaling({ url: `${scheme}//${location.host}/ws/${page.link.id}`, auth });
+  const mesh = new Mesh(tab, {
+    send: (peerId, msg) => sig.send(peerId, msg),
+    state: localState,
+    track: (kind) => (kind === 'audio' ? media.audioTrack : media.videoTrack),
+    source: () => media.videoSource,
+  });
+  page.sig = sig;
+  page.mesh = mesh;
+
+  mesh.on('peer-added', ({ tab: t }) => {
+    ui.addTile(t, false);
+  });
+  mesh.on('peer-stream', ({ tab: t, stream }) => ui.setTileStream(t, stream));
+  mesh.on('peer-updated', ({ tab: t }) => {
+    const p = mesh.peers.get(t);
+    if (!p) return;
+    const fresh = !ui.tiles.get(t)?.info.name && p.remote.name;
+    ui.updateTile(t, { ...p.remote, badge: p.badge });
+    if (fresh) ui.announce(`${p.remote.name} joined`);
+  });
+  mesh.on('peer-removed', ({ tab: t, reason }) => {
+    const name = ui.tiles.get(t)?.info.name || 'Someone';
+    ui.removeTile(t);
+    if (reason !== 'closed') ui.announce(`${name} left`);
+  });
+  mesh.on('levels', ({ levels }) => {
+    for (const [t, l] of levels) ui.setSpeaking(t, l.speaking);
+  });
+
+  sig.on('welcome', (w) => {
+    if (!page.inCall) enterCall(w.title);
+    ui.setBanner('');
+    mesh.online(w.peers, w.iceServers);
+  });
+  sig.on('state', ({ state, retryInMs }) => {
+    if (state !== 'reconnecting') return;
+    const secs = Math.max(1, Math.round(retryInMs / 1000));
+    if (page.inCall) {
+      mesh.offline();
+      ui.setBanner(`Lost the connection to the server. The call goes on; reconnecting in ${secs} s…`);
+    } else {
+      ui.setJoining(true, `Cannot reach the server; trying again in ${secs} s…`);
+    }
+  });
+  sig.on('peer-left', ({ id }) => mesh.peerLeft(id));
+  sig.on('signal', ({ from, msg }) => mesh.signal(from, msg));
+  sig.on('refused', ({ code, final }) => {
+    if (final && (!page.inCall || ENDS_CALL.has(code))) {
+      end();
+      ui.showMessage(code);
+    } else {
+      const why = { 'room-full': 'the room is full', forbidden: 'the room refused this link', 'server-busy': 'the server is busy', 'room-locked': 'the room is locked' }[code] ?? code;
+      ui.setBanner(`Cannot rejoin the server (${why}). The call goes on; retrying…`);
+    }
+  });
+  sig.start();
+}
+
+/** @param {string} title */
+function enterCall(title) {
+  page.inCall = true;
+  ui.setRoomTitle(title);
+  ui.show('call');
+  ui.addTile(SELF, true);
+  renderSelf();
+  controls();
+  page.mesh?.stateChanged();
+}
+
+/** Closes everything; the caller shows what comes next. */
+function end() {
+  page.inCall = false;
+  page.mesh?.close();
+  page.sig?.close();
+  page.meter?.stop();
+  page.meter = null;
+  media.stop();
+}
+
+async function leave() {
+  if (!page.inCall || page.left) return;
+  page.left = true;
+  page.mesh?.leave();
+  await page.sig?.leave();
+  end();
+  ui.showMessage('left');
+}
+
+function start() {
+  const link = parseRoomLink(location.href, location.href);
+  if (!link.ok) {
+    ui.showMessage(link.reason === 'no-room' ? 'bad-room' : 'bad-link');
+    return;
+  }
+  if (!window.isSecureContext) {
+    ui.showMessage('insecure');
+    return;
+  }
+  if (!webrtcSupported()) {
+    ui.showMessage('unsupported');
+    return;
+  }
+  page.link = { id: link.id, secret: link.secret };
+  page.levelTimer = setInterval(tickLevel, 100);
+  addEventListener('pagehide', () => {
+    if (page.inCall && !page.left) {
+      page.mesh?.leave();
+      page.sig?.leave();
+    }
+  });
+  if (new URLSearchParams(location.search).has('test')) {
+    installTestHook({ tab, page, media, ui });
+  }
+  prejoin();
+}
+
+start();

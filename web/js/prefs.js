@@ -1,0 +1,57 @@
+// @ts-check
+// prefs.js: what this browser remembers between visits, in localStorage and
+// nowhere else: the display name (one key, `xroom.profile`, which the user
+// card will own) and the chosen devices and switches (`xroom.devices`).
+// Never the room secret, never a room id. No DOM.
+
+export const PROFILE_KEY = 'xroom.profile';
+export const DEVICES_KEY = 'xroom.devices';
+
+/** @typedef {{name: string}} Profile */
+/** @typedef {{micId: string, camId: string, micOn: boolean, camOn: boolean}} DevicePrefs */
+
+/** @param {string} key @returns {Record<string, unknown>} */
+function read(key) {
+  try {
+    const v = JSON.parse(globalThis.localStorage?.getItem(key) ?? 'null');
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
+  } catch {
+    return {}; // storage disabled or a value we did not write
+  }
+}
+
+/** @param {string} key @param {object} value */
+function write(key, value) {
+  try {
+    globalThis.localStorage?.setItem(key, JSON.stringify(value));
+  } catch {
+    // private mode, quota: remembering is a convenience
+  }
+}
+
+/** @returns {Profile} */
+export function loadProfile() {
+  const v = read(PROFILE_KEY);
+  return { name: typeof v.name === 'string' ? v.name : '' };
+}
+
+/** @param {Profile} p  merged into what is stored, so later members survive */
+export function saveProfile(p) {
+  write(PROFILE_KEY, { ...read(PROFILE_KEY), ...p });
+}
+
+/** @returns {DevicePrefs} */
+export function loadDevices() {
+  const v = read(DEVICES_KEY);
+  return {
+    micId: typeof v.micId === 'string' ? v.micId : '',
+    camId: typeof v.camId === 'string' ? v.camId : '',
+    micOn: typeof v.micOn === 'boolean' ? v.micOn : true,
+    camOn: typeof v.camOn === 'boolean' ? v.camOn : true,
+  };
+}
+
+/** @param {DevicePrefs} d */
+export function saveDevices(d) {
+  write(DEVICES_KEY, d);
+}
