@@ -373,6 +373,8 @@ static int route(struct xr_server *s, struct lws *wsi,
 		return html_status(wsi, 405, "Method Not Allowed");
 	if (!strcmp(path, "/"))
 		return serve_file(s, wsi, "/index.html");
+	if (!strcmp(path, "/admin"))
+		return serve_file(s, wsi, "/admin.html");
 	if (starts(path, "/r/")) {
 		if (!xr_room_id_valid(path + 3, strlen(path + 3)))
 			return html_status(wsi, 404, "No Such Room Link");

@@ -12,6 +12,7 @@ import { loadDevices, loadProfile, saveDevices, saveProfile } from './prefs.js';
 import { Signaling } from './signaling.js';
 import { RoomView } from './ui.js';
 import { cleanName } from './wire.js';
+import { goal } from './experiments.js';
 import { installTestHook } from './testhook.js';
 
 const SELF = 'self';
@@ -24,8 +25,8 @@ const media = new Media();
 const tab = randomId(12);
 
 /** @type {{link: {id: string, secret: string} | null, sig: Signaling | null, mesh: Mesh | null,
- *   inCall: boolean, left: boolean, name: string, meter: LevelMeter | null, levelTimer: ReturnType<typeof setInterval> | undefined}} */
-const page = { link: null, sig: null, mesh: null, inCall: false, left: false, name: '', meter: null, levelTimer: undefined };
+ *   inCall: boolean, callConnected: boolean, left: boolean, name: string, meter: LevelMeter | null, levelTimer: ReturnType<typeof setInterval> | undefined}} */
+const page = { link: null, sig: null, mesh: null, inCall: false, callConnected: false, left: false, name: '', meter: null, levelTimer: undefined };
 
 function localState() {
   return { name: cleanName(page.name), mic: media.micLive, cam: media.camLive, screen: !!media.screen };
@@ -211,6 +212,10 @@ async function join() {
     if (!p) return;
     const fresh = !ui.tiles.get(t)?.info.name && p.remote.name;
     ui.updateTile(t, { ...p.remote, badge: p.badge });
+    if (!page.callConnected && (p.badge === 'direct' || p.badge === 'relayed')) {
+      page.callConnected = true; // an experiment goal, once per page
+      goal('call-connected');
+    }
     if (fresh) ui.announce(`${p.remote.name} joined`);
   });
   mesh.on('peer-removed', ({ tab: t, reason }) => {
