@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "xroom/admin.h"
 #include "xroom/experiment.h"
 #include "xroom/http.h"
 #include "xroom/ice.h"
@@ -104,17 +105,26 @@ static int done(struct lws *wsi, int rc)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int json_error(struct lws *wsi, unsigned status, const char *code,
-		      const char *message)
+int xr_http_fail(struct lws *wsi, unsigned status, const char *code,
+		 const char *message)
 {
 	return done(wsi, xr_http_json_error(wsi, status, code, message));
 }
 
-static int json_answer(struct lws *wsi, unsigned status, const char *body,
-		       size_t len)
+int xr_http_reply(struct lws *wsi, unsigned status, const char *body,
+		  size_t len)
 {
 	return done(wsi, write_answer(wsi, status, "application/json", body,
 				      len, NULL, NULL));
+}
+
+/* Answers an error and closes the connection: for requests whose body we
+ * will not read (a keep-alive would take the body for the next request). */
+static int fail_and_close(struct lws *wsi, unsigned status, const char *code,
+			  const char *message)
+{
+	xr_http_json_error(wsi, status, code, message);
+	return -1;
 }
 
 static int html_status(struct lws *wsi, unsigned status, const char *title)
@@ -185,7 +195,7 @@ static int serve_file(struct xr_server *s, struct lws *wsi, const char *rel)
 
 /* --- API --------------------------------------------------------------------- */
 
-static bool admin_ok(struct xr_server *s, struct lws *wsi)
+bool xr_http_admin_ok(struct xr_server *s, struct lws *wsi)
 {
 	char auth[512];
 	unsigned char h[crypto_hash_sha256_BYTES];
@@ -253,10 +263,10 @@ static int api_session(struct xr_server *s, struct lws *wsi)
 	body = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	if (!body)
 		goto busy;
-	rc = json_answer(wsi, 200, body, strlen(body));
+	rc = xr_http_reply(wsi, 200, body, strlen(body));
 	goto out;
 busy:
-	rc = json_error(wsi, 503, "server-busy", "out of memory");
+	rc = xr_http_fail(wsi, 503, "server-busy", "out of memory");
 out:
 	sodium_memzero(key, sizeof(key));
 	json_decref(variants);
@@ -274,8 +284,8 @@ static int api_experiments(struct xr_server *s, struct lws *wsi)
 	int rc;
 
 	if (!body)
-		return json_error(wsi, 503, "server-busy", "out of memory");
-	rc = json_answer(wsi, 200, body, strlen(body));
+		return xr_http_fail(wsi, 503, "server-busy", "out of memory");
+	rc = xr_http_reply(wsi, 200, body, strlen(body));
 	free(body);
 	return rc;
 }
@@ -290,7 +300,7 @@ static int api_events(struct xr_server *s, struct lws *wsi, const char *body,
 	int rc;
 
 	if (!json_is_object(o) || !json_is_string(ev) || json_object_size(o) != 1)
-		rc = json_error(wsi, 400, "bad-request",
+		rc = xr_http_fail(wsi, 400, "bad-request",
 				"the body must be {\"event\": \"<goal>\"}");
 	else {
 		unsigned char key[XR_VISITOR_KEY_BYTES];
@@ -300,9 +310,9 @@ static int api_events(struct xr_server *s, struct lws *wsi, const char *body,
 		n = xr_exp_event(s->exp, &s->cfg, key, json_string_value(ev));
 		sodium_memzero(key, sizeof(key));
 		if (n < 0)
-			rc = json_error(wsi, 503, "server-busy", "out of memory");
+			rc = xr_http_fail(wsi, 503, "server-busy", "out of memory");
 		else if (n == 0)
-			rc = json_error(wsi, 404, "unknown-goal",
+			rc = xr_http_fail(wsi, 404, "unknown-goal",
 					"no running experiment has this goal");
 		else
 			rc = done(wsi, write_answer(wsi, 204, "application/json",
@@ -319,8 +329,8 @@ static bool starts(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
-static int route(struct xr_server *s, struct lws *wsi,
-		 int method, const char *path)
+static int route(struct xr_server *s, struct lws *wsi, int method,
+		 const char *path, const char *rbody, size_t rlen)
 {
 	bool get = method == LWSHUMETH_GET || method == LWSHUMETH_HEAD;
 	char body[8192];
@@ -330,44 +340,44 @@ static int route(struct xr_server *s, struct lws *wsi,
 	if (!strcmp(path, "/healthz") || !strcmp(path, "/metrics")) {
 		bool hz = path[1] == 'h';
 		if (!get)
-			return json_error(wsi, 405, "method-not-allowed",
+			return xr_http_fail(wsi, 405, "method-not-allowed",
 					  "use GET");
 		n = hz ? xr_metrics_healthz(s->hub, up, body, sizeof(body)) :
 			 xr_metrics_text(s->hub, up, body, sizeof(body));
 		if (n < 0)
-			return json_error(wsi, 503, "server-busy", "try again");
+			return xr_http_fail(wsi, 503, "server-busy", "try again");
 		if (hz)
-			return json_answer(wsi, 200, body, (size_t)n);
+			return xr_http_reply(wsi, 200, body, (size_t)n);
 		return done(wsi, write_answer(wsi, 200,
 				"text/plain; version=0.0.4; charset=utf-8",
 				body, (size_t)n, NULL, NULL));
 	}
 	if (starts(path, "/ws/")) {
 		if (!xr_room_id_valid(path + 4, strlen(path + 4)))
-			return json_error(wsi, 400, "bad-room",
+			return xr_http_fail(wsi, 400, "bad-room",
 				"the room id must be 1 to 64 of A-Z a-z 0-9 _ -");
-		return json_error(wsi, 400, "upgrade-required",
+		return xr_http_fail(wsi, 400, "upgrade-required",
 				  "this path only speaks WebSocket");
 	}
 	if (!strcmp(path, "/api") || starts(path, "/api/")) {
 		if (!strcmp(path, "/api/session"))
 			return get ? api_session(s, wsi) :
-				json_error(wsi, 405, "method-not-allowed", "use GET");
-		if (!strcmp(path, "/api/events")) {
-			/* POST is taken in xr_http_callback, body first */
-			return json_error(wsi, 405, "method-not-allowed",
-					  "use POST");
-		}
+				xr_http_fail(wsi, 405, "method-not-allowed", "use GET");
+		if (!strcmp(path, "/api/events"))
+			return method == LWSHUMETH_POST ? api_events(s, wsi, rbody, rlen) :
+				xr_http_fail(wsi, 405, "method-not-allowed", "use POST");
 		if (!strcmp(path, "/api/experiments") || !strcmp(path, "/api/rooms") ||
 		    starts(path, "/api/rooms/")) {
-			if (!admin_ok(s, wsi))
-				return json_error(wsi, 401, "unauthorized",
+			if (!xr_http_admin_ok(s, wsi))
+				return xr_http_fail(wsi, 401, "unauthorized",
 						  "unauthorized");
 		}
 		if (!strcmp(path, "/api/experiments"))
 			return get ? api_experiments(s, wsi) :
-				json_error(wsi, 405, "method-not-allowed", "use GET");
-		return json_error(wsi, 404, "not-found", "no such API route");
+				xr_http_fail(wsi, 405, "method-not-allowed", "use GET");
+		if (!strcmp(path, "/api/rooms") || starts(path, "/api/rooms/"))
+			return xr_admin_rooms(s, wsi, method, path, rbody, rlen);
+		return xr_http_fail(wsi, 404, "not-found", "no such API route");
 	}
 	if (!get)
 		return html_status(wsi, 405, "Method Not Allowed");
@@ -407,23 +417,27 @@ int xr_http_callback(struct xr_server *s, struct lws *wsi,
 	case LWS_CALLBACK_HTTP:
 		m = request(wsi, path, sizeof(path));
 		if (m < 0)
-			return json_error(wsi, 400, "bad-request", "bad request line");
-		if (m == LWSHUMETH_POST && !strcmp(path, "/api/events")) {
+			return fail_and_close(wsi, 400, "bad-request", "bad request line");
+		if (m == LWSHUMETH_POST || m == LWSHUMETH_PUT || m == LWSHUMETH_PATCH) {
 			char cl[24];
+
+			if (!starts(path, "/api/"))
+				return fail_and_close(wsi, 405, "method-not-allowed",
+						      "this path takes no body");
 			free(p->rx);
 			p->rx = NULL;
 			p->rx_len = p->rx_cap = 0;
 			p->rx_skip = 0;
 			if (lws_hdr_copy(wsi, cl, sizeof(cl),
 					 WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-				return json_error(wsi, 411, "length-required",
-						  "send a Content-Length");
+				return fail_and_close(wsi, 411, "length-required",
+						      "send a Content-Length");
 			if (strtoul(cl, NULL, 10) > BODY_MAX)
-				return json_error(wsi, 413, "too-large",
-						  "the body is too large");
-			return 0; /* the body follows */
+				return fail_and_close(wsi, 413, "too-large",
+						      "the body is too large");
+			return 0; /* the body follows: see BODY_COMPLETION */
 		}
-		return route(s, wsi, m, path);
+		return route(s, wsi, m, path, NULL, 0);
 
 	case LWS_CALLBACK_HTTP_BODY:
 		if (p->rx_len + len > BODY_MAX) {
@@ -452,10 +466,13 @@ int xr_http_callback(struct xr_server *s, struct lws *wsi,
 		p->rx = NULL;
 		p->rx_len = p->rx_cap = 0;
 		p->rx_skip = 2;
+		m = request(wsi, path, sizeof(path));
 		if (skip == 1)
-			rc = json_error(wsi, 413, "too-large", "the body is too large");
+			rc = fail_and_close(wsi, 413, "too-large", "the body is too large");
+		else if (m < 0)
+			rc = fail_and_close(wsi, 400, "bad-request", "bad request line");
 		else
-			rc = api_events(s, wsi, (const char *)body, blen);
+			rc = route(s, wsi, m, path, body ? (const char *)body : "", blen);
 		free(body);
 		return rc;
 	}

@@ -307,10 +307,10 @@ static void leave_room(struct xr_hub *hub, struct xr_peer *p)
 	hub->npeers--;
 	p->room = NULL;
 	xr_debug("peer %s left (%u in room)", p->id, r->npeers);
-	if (r->npeers)
-		broadcast(hub, r, NULL, xr_proto_peer_event("peer-left", p->id));
-	else
+	if (!r->npeers)
 		room_free(hub, r);
+	else if (!r->closing)
+		broadcast(hub, r, NULL, xr_proto_peer_event("peer-left", p->id));
 }
 
 void xr_hub_detach(struct xr_hub *hub, struct xr_peer *p)
@@ -409,18 +409,41 @@ unsigned xr_hub_close_room(struct xr_hub *hub, const char *id, enum xr_err e,
 	struct xr_room *r = xr_hub_room(hub, id);
 	unsigned n = 0;
 
-	/* Each close removes the peer from the array; the last one frees r. */
-	while (r && r->npeers) {
+	if (!r)
+		return 0;
+	/* Everyone hears why first; nobody hears the others leave. */
+	r->closing = true;
+	for (uint32_t i = 0; i < r->npeers; i++)
+		xr_hub_send_error(hub, r->peers[i], e);
+	/* Each close removes its peer from the array; the last frees r. */
+	while (r->npeers) {
 		struct xr_peer *p = r->peers[0];
 		bool last = r->npeers == 1;
 
-		xr_hub_send_error(hub, p, e);
 		xr_hub_close(hub, p, code);
-		if (p->room == r) /* dead peers are removed here */
+		if (p->room == r) /* a dead peer is taken out here */
 			leave_room(hub, p);
 		n++;
 		if (last)
 			break;
 	}
 	return n;
+}
+
+int xr_hub_kick(struct xr_hub *hub, const char *room_id, const char *peer_id)
+{
+	struct xr_map_node *n;
+	struct xr_peer *p;
+
+	if (!xr_peer_id_valid(peer_id, strlen(peer_id)))
+		return -ENOENT;
+	n = xr_map_find(&hub->peers, peer_id, XR_PEER_ID_LEN);
+	if (!n)
+		return -ENOENT;
+	p = xr_container_of(n, struct xr_peer, idnode);
+	if (!p->room || strcmp(p->room->id, room_id) || p->state != XR_PEER_JOINED)
+		return -ENOENT;
+	xr_hub_send_error(hub, p, XR_E_KICKED);
+	xr_hub_close(hub, p, XR_CLOSE_NORMAL);
+	return 0;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xroom/admin.h"
 #include "xroom/experiment.h"
 #include "xroom/http.h"
 #include "xroom/log.h"
@@ -327,6 +328,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	xr_hub_tick(s->hub, xr_now_ms());
 	read_test_clock(s);
 	experiments_tick(s, false);
+	xr_admin_expire(s);
 	lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, TICK_US);
 }
 
@@ -359,6 +361,7 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 	s->ov = *ov;
 	s->started_ms = xr_now_ms();
 	s->fd_limit = raise_fd_limit();
+	xr_roomconf_init(&s->rooms);
 	s->tls = s->cfg.tls_cert != NULL;
 	if (prepare_web_root(s) || prepare_state_dir(s))
 		goto out;
@@ -376,6 +379,14 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 			xr_error("experiments: %s", err);
 	}
 	s->last_save_ms = xr_now_ms();
+	{
+		char err[8192];
+		if (xr_roomconf_load(&s->rooms, s->state_dir, s->cfg.max_peers,
+				     err, sizeof(err)))
+			goto out;
+		if (err[0])
+			xr_error("admin: %s", err);
+	}
 
 	hub_limits(s, &lim);
 	xr_ws_hub_ops(&ops, s);
@@ -451,6 +462,7 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 	code = 0;
 out:
 	xr_exp_free(s->exp);
+	xr_roomconf_free(&s->rooms);
 	xr_hub_free(s->hub);
 	xr_config_free(&s->cfg);
 	free(s);

@@ -147,19 +147,27 @@ bad:
 int xr_store_quarantine(const char *dir, const char *name, char *out,
 			size_t n)
 {
-	char from[4096], to[4096];
+	char from[4096], to[4200];
+	long long now = (long long)time(NULL);
 	int k, rc;
 
 	if ((rc = path_of(from, sizeof(from), dir, name)))
 		return rc;
-	k = snprintf(to, sizeof(to), "%s/%s.corrupt-%lld", dir, name,
-		     (long long)time(NULL));
-	if (k < 0 || (size_t)k >= sizeof(to))
-		return -ENAMETOOLONG;
-	if (rename(from, to))
-		return -errno;
-	snprintf(out, n, "%s", to);
-	return 0;
+	/* Never over an earlier bad copy: add -1, -2... within one second. */
+	for (int i = 0; i < 1000; i++) {
+		k = i ? snprintf(to, sizeof(to), "%s/%s.corrupt-%lld-%d", dir,
+				 name, now, i) :
+			snprintf(to, sizeof(to), "%s/%s.corrupt-%lld", dir, name, now);
+		if (k < 0 || (size_t)k >= sizeof(to))
+			return -ENAMETOOLONG;
+		if (access(to, F_OK) && errno == ENOENT) {
+			if (rename(from, to))
+				return -errno;
+			snprintf(out, n, "%s", to);
+			return 0;
+		}
+	}
+	return -EEXIST;
 }
 
 int xr_store_shred(const char *dir, const char *name)

@@ -40,6 +40,7 @@ static void kill_now(struct xr_peer *p, uint16_t code)
 
 static char *ice_json(void *ctx);
 static const struct xr_room_conf *room_conf(void *ctx, const char *id);
+static int64_t wall_now(void *ctx);
 
 void xr_ws_hub_ops(struct xr_hub_ops *ops, void *ctx)
 {
@@ -48,6 +49,7 @@ void xr_ws_hub_ops(struct xr_hub_ops *ops, void *ctx)
 	ops->kill = kill_now;
 	ops->ice_json = ice_json;
 	ops->room_conf = room_conf;
+	ops->now_s = wall_now;
 	ops->ctx = ctx;
 }
 
@@ -62,9 +64,14 @@ static char *ice_json(void *ctx)
 
 static const struct xr_room_conf *room_conf(void *ctx, const char *id)
 {
-	(void)ctx;
-	(void)id;
-	return NULL; /* operator room settings arrive with the admin API */
+	struct xr_server *s = ctx;
+
+	return xr_roomconf_get(&s->rooms, id);
+}
+
+static int64_t wall_now(void *ctx)
+{
+	return xr_server_wall(ctx);
 }
 
 /* --- before the upgrade ------------------------------------------------------ */

@@ -4,6 +4,8 @@
 #ifndef XROOM_HTTP_H
 #define XROOM_HTTP_H
 
+#include <stdbool.h>
+
 #include <libwebsockets.h>
 
 struct xr_server;
@@ -16,9 +18,17 @@ extern const struct lws_protocol_vhost_options xr_http_headers[];
 int xr_http_callback(struct xr_server *s, struct lws *wsi,
 		     enum lws_callback_reasons reason, struct xr_peer *p,
 		     void *in, size_t len);
-/* Answers status with a JSON error body and ends the transaction.
- * Returns the lws callback result. */
+/* Writes status with a JSON error body (no transaction end: for refusals
+ * before an upgrade). Returns 0 or -1. */
 int xr_http_json_error(struct lws *wsi, unsigned status, const char *code,
 		       const char *message);
+/* Answers status with a JSON body / a JSON error and ends the transaction
+ * (keep-alive or close). Return what the lws callback should return. */
+int xr_http_reply(struct lws *wsi, unsigned status, const char *body,
+		  size_t len);
+int xr_http_fail(struct lws *wsi, unsigned status, const char *code,
+		 const char *message);
+/* True when the request carries the admin bearer token. */
+bool xr_http_admin_ok(struct xr_server *s, struct lws *wsi);
 
 #endif

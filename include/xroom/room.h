@@ -59,6 +59,7 @@ struct xr_room {
 	uint32_t npeers, cap;
 	int64_t created_at;            /* unix seconds */
 	bool has_verifier;
+	bool closing;                  /* being closed by the operator */
 	unsigned char verifier[32];    /* keyed hash of auth, never auth */
 	char id[XR_ROOM_ID_MAX + 1];
 	uint8_t id_len;
@@ -139,6 +140,9 @@ void xr_hub_close_all(struct xr_hub *hub, uint16_t code);
 /* Closes every peer of room id with error e and code; returns how many. */
 unsigned xr_hub_close_room(struct xr_hub *hub, const char *id, enum xr_err e,
 			   uint16_t code);
+/* Sends `kicked` to peer_id of room_id and closes it (1000). Returns 0, or
+ * -ENOENT when no such peer is in that room. */
+int xr_hub_kick(struct xr_hub *hub, const char *room_id, const char *peer_id);
 /* Finds a live room, or NULL. */
 struct xr_room *xr_hub_room(struct xr_hub *hub, const char *id);
 

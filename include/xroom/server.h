@@ -11,6 +11,7 @@
 
 #include "xroom/config.h"
 #include "xroom/room.h"
+#include "xroom/roomconf.h"
 
 /* Command-line values that win over the file, again after each reload. */
 struct xr_overrides {
@@ -30,6 +31,7 @@ struct xr_server {
 	lws_sorted_usec_list_t tick;
 	int64_t started_ms;            /* monotonic */
 	struct xr_exp *exp;            /* experiments: salt, tags, counters */
+	struct xr_roomconfs rooms;     /* operator room settings (admin API) */
 	int64_t clock_offset_s;        /* test clock (XROOMD_TEST_CLOCK_FILE) */
 	int64_t last_save_ms;
 	uint32_t fd_limit;
