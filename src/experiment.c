@@ -401,14 +401,46 @@ static void add_json(void *arg, const char *exp, const char *variant,
 					     (json_int_t)n));
 }
 
+/* The day's salt and tags (binary body of visitors.bin). */
+static int save_visitors(struct xr_exp *e, const char *dir)
+{
+	size_t vlen = 8 + 8 + sizeof(e->salt) + 8 + e->seen_n * TAG;
+	unsigned char *vis = malloc(vlen), *p = vis;
+	uint64_t n = e->seen_n, day = (uint64_t)e->day;
+	int rc;
+
+	if (!vis)
+		return -ENOMEM;
+	memcpy(p, VIS_MAGIC, 8);
+	p += 8;
+	memcpy(p, &day, 8);
+	p += 8;
+	memcpy(p, e->salt, sizeof(e->salt));
+	p += sizeof(e->salt);
+	memcpy(p, &n, 8);
+	p += 8;
+	for (size_t i = 0; i < e->seen_cap; i++)
+		if (e->seen[i][0]) {
+			memcpy(p, e->seen[i], TAG);
+			p += TAG;
+		}
+	rc = xr_store_write(dir, VISITORS_FILE, vis, vlen);
+	sodium_memzero(vis, vlen);
+	free(vis);
+	return rc;
+}
+
 int xr_exp_save(struct xr_exp *e, const char *dir)
 {
-	json_t *root = json_pack("{s:i,s:[]}", "version", 1, "counters");
-	unsigned char *vis = NULL;
-	size_t vlen = 0;
+	json_t *root;
 	char *text;
 	int rc;
 
+	/* Tags before counters: a crash between the two then loses at most
+	 * the newest counts, and never counts a visitor twice. */
+	if (e->have_salt && (rc = save_visitors(e, dir)))
+		return rc;
+	root = json_pack("{s:i,s:[]}", "version", 1, "counters");
 	if (!root)
 		return -ENOMEM;
 	xr_exp_each(e, add_json, json_object_get(root, "counters"));
@@ -418,34 +450,6 @@ int xr_exp_save(struct xr_exp *e, const char *dir)
 		return -ENOMEM;
 	rc = xr_store_write(dir, COUNTERS_FILE, text, strlen(text));
 	free(text);
-	if (rc || !e->have_salt)
-		return rc;
-
-	/* The day's salt and tags, so a restart today counts nobody twice. */
-	vlen = 8 + 8 + sizeof(e->salt) + 8 + e->seen_n * TAG;
-	vis = malloc(vlen);
-	if (!vis)
-		return -ENOMEM;
-	{
-		unsigned char *p = vis;
-		uint64_t n = e->seen_n, day = (uint64_t)e->day;
-		memcpy(p, VIS_MAGIC, 8);
-		p += 8;
-		memcpy(p, &day, 8);
-		p += 8;
-		memcpy(p, e->salt, sizeof(e->salt));
-		p += sizeof(e->salt);
-		memcpy(p, &n, 8);
-		p += 8;
-		for (size_t i = 0; i < e->seen_cap; i++)
-			if (e->seen[i][0]) {
-				memcpy(p, e->seen[i], TAG);
-				p += TAG;
-			}
-	}
-	rc = xr_store_write(dir, VISITORS_FILE, vis, vlen);
-	sodium_memzero(vis, vlen);
-	free(vis);
 	if (!rc)
 		e->dirty = false;
 	return rc;
@@ -453,7 +457,11 @@ int xr_exp_save(struct xr_exp *e, const char *dir)
 
 int xr_exp_forget_salt_file(const char *dir)
 {
-	return xr_store_shred(dir, VISITORS_FILE);
+	int rc = xr_store_shred(dir, VISITORS_FILE);
+
+	/* a crash mid-save may have left the day's salt in the temp file */
+	xr_store_shred(dir, "." VISITORS_FILE ".tmp");
+	return rc;
 }
 
 static int load_counters(struct xr_exp *e, const char *text, size_t len)
@@ -495,7 +503,7 @@ static int load_visitors(struct xr_exp *e, const unsigned char *b, size_t len,
 		return -EBADMSG;
 	memcpy(&day, b + 8, 8);
 	memcpy(&n, b + 48, 8);
-	if (len != 56 + n * TAG)
+	if (n > XR_EXP_SEEN_MAX || len != 56 + n * TAG)
 		return -EBADMSG;
 	if ((int64_t)day != today)
 		return -ESTALE;
@@ -546,6 +554,7 @@ int xr_exp_load(struct xr_exp *e, const char *dir, int64_t today, char *err,
 	}
 
 	body = NULL;
+	xr_store_shred(dir, "." VISITORS_FILE ".tmp"); /* a torn save's salt */
 	rc = xr_store_read(dir, VISITORS_FILE, &body, &len, (size_t)XR_EXP_SEEN_MAX * 2 * TAG, &why);
 	if (!rc)
 		rc = load_visitors(e, (unsigned char *)body, len, today);
@@ -757,7 +766,7 @@ char *xr_exp_report(const struct xr_exp *e, const struct xr_config *cfg)
 		if (!running) /* stopped: its counts are kept and shown */
 			json_array_append_new(list, experiment_report(name, ex, NULL));
 	}
-	xr_exp_day_name(e->day, dn);
+	xr_exp_day_name(e->day == INT64_MIN ? 0 : e->day, dn);
 	ex = json_pack("{s:s,s:s,s:o}", "unit", "visitor-day", "today", dn,
 		       "experiments", list);
 	text = ex ? json_dumps(ex, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;

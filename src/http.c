@@ -47,6 +47,11 @@ static const struct lws_protocol_vhost_options h_nosniff = {
 const struct lws_protocol_vhost_options xr_http_headers[] = {
 	{ &h_nosniff, NULL, "referrer-policy:", "no-referrer" },
 };
+/* With TLS: the same, and browsers told to use nothing else for 2 years. */
+const struct lws_protocol_vhost_options xr_http_headers_tls[] = {
+	{ xr_http_headers, NULL, "strict-transport-security:",
+	  "max-age=63072000; includeSubDomains" },
+};
 
 /* --- writing answers --------------------------------------------------------- */
 
@@ -440,6 +445,8 @@ int xr_http_callback(struct xr_server *s, struct lws *wsi,
 		return route(s, wsi, m, path, NULL, 0);
 
 	case LWS_CALLBACK_HTTP_BODY:
+		if (!len)
+			return 0; /* Content-Length: 0: p->rx is NULL, no memcpy */
 		if (p->rx_len + len > BODY_MAX) {
 			p->rx_skip = 1;
 			return 0;

@@ -15,6 +15,7 @@
 #include "xroom/experiment.h"
 #include "xroom/http.h"
 #include "xroom/log.h"
+#include "xroom/tls.h"
 #include "xroom/server.h"
 #include "xroom/ws.h"
 
@@ -288,14 +289,32 @@ static void reload(struct xr_server *s)
 			 (fresh.state_dir && (!s->cfg.state_dir ||
 				strcmp(fresh.state_dir, s->cfg.state_dir))) ||
 			 !fresh.tls_cert != !s->cfg.tls_cert;
+	if (s->tls && fresh.tls_cert) {
+		char err[1024];
+		/* certbot renewed the files: check them, then swap them in;
+		 * open connections keep their sessions. */
+		if (xr_tls_check(fresh.tls_cert, fresh.tls_key, err, sizeof(err))) {
+			xr_error("SIGHUP: %s; keeping the running certificate "
+				 "and configuration", err);
+			xr_config_free(&fresh);
+			return;
+		}
+		if (!strcmp(fresh.tls_cert, s->cfg.tls_cert) &&
+		    !strcmp(fresh.tls_key, s->cfg.tls_key))
+			lws_tls_cert_updated(s->ctx, fresh.tls_cert, fresh.tls_key,
+					     NULL, 0, NULL, 0);
+		else
+			restart_needed = true;
+	}
 	xr_config_free(&s->cfg);
 	s->cfg = fresh;
 	hub_limits(s, &s->hub->lim);
 	set_retry(s);
-	xr_info("SIGHUP: configuration reloaded (limits, rooms, ICE, experiments)");
+	xr_info("SIGHUP: configuration reloaded (limits, rooms, ICE, "
+		"experiments%s)", s->tls ? ", certificate" : "");
 	if (restart_needed)
-		xr_warn("SIGHUP: listen, tls, web_root and state_dir changes "
-			"take effect at the next restart");
+		xr_warn("SIGHUP: changes of listen, tls paths, web_root and "
+			"state_dir take effect at the next restart");
 }
 
 static void begin_stop(struct xr_server *s)
@@ -363,6 +382,14 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 	s->fd_limit = raise_fd_limit();
 	xr_roomconf_init(&s->rooms);
 	s->tls = s->cfg.tls_cert != NULL;
+	if (s->tls) {
+		char err[1024];
+		if (xr_tls_check(s->cfg.tls_cert, s->cfg.tls_key, err, sizeof(err))) {
+			xr_error("%s", err);
+			code = 2;
+			goto out;
+		}
+	}
 	if (prepare_web_root(s) || prepare_state_dir(s))
 		goto out;
 
@@ -400,7 +427,7 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 	info.port = s->cfg.listen_port; /* 0: the kernel picks (tests) */
 	info.iface = s->cfg.listen_host;
 	info.protocols = protocols;
-	info.headers = xr_http_headers;
+	info.headers = s->tls ? xr_http_headers_tls : xr_http_headers;
 	info.user = s;
 	info.retry_and_idle_policy = &s->retry;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
@@ -414,10 +441,16 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = s->cfg.tls_cert;
 		info.ssl_private_key_filepath = s->cfg.tls_key;
+		/* Mozilla's "intermediate" profile: TLS 1.2 with forward-secret
+		 * AEAD suites, and TLS 1.3 (its suites are OpenSSL's default). */
 		info.ssl_cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256:"
 			"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
 			"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
 			"ECDHE-RSA-CHACHA20-POLY1305";
+		info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+				       SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION |
+				       SSL_OP_CIPHER_SERVER_PREFERENCE;
+		info.alpn = "http/1.1"; /* no h2: WebSockets ride HTTP/1.1 */
 	}
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {

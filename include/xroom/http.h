@@ -13,6 +13,7 @@ struct xr_peer;
 
 /* The canned headers lws adds to every response it builds (vhost list). */
 extern const struct lws_protocol_vhost_options xr_http_headers[];
+extern const struct lws_protocol_vhost_options xr_http_headers_tls[];
 
 /* Handles the HTTP-side callback reasons; returns what lws expects. */
 int xr_http_callback(struct xr_server *s, struct lws *wsi,

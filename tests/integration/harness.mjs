@@ -105,7 +105,9 @@ export class Daemon {
 /**
  * Start xroomd with `config` (merged over BASE_CONFIG unless opts.raw) on a
  * free loopback port, its own state dir and the repo's web root.
- * opts.args: extra arguments; opts.rawConfig: exact config file text.
+ * opts.args: extra arguments; opts.rawConfig: exact config file text;
+ * opts.env: variables added to (or overriding) the daemon's environment,
+ * which is otherwise this process's own.
  */
 export async function startDaemon(config = {}, opts = {}) {
   if (!existsSync(XROOMD)) {
@@ -121,7 +123,10 @@ export async function startDaemon(config = {}, opts = {}) {
     '--state-dir', d.stateDir,
     ...(opts.args || []),
   ];
-  d.proc = spawn(XROOMD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  d.proc = spawn(XROOMD, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+  });
   live.add(d);
   d.exited = new Promise((res) => {
     d.proc.on('exit', (code, signal) => {
