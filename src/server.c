@@ -22,7 +22,7 @@
 #define TICK_US (250 * LWS_US_PER_MS)
 #define JOIN_TIMEOUT_MS 10000
 #define FD_MARGIN 64       /* listeners, log, state files, lws internals */
-#define RX_BUFFER 1024     /* per-connection lws rx buffer (bytes) */
+#define RX_BUFFER 256      /* per-connection lws rx buffer: see docs/performance.md */
 #define STOP_GRACE_MS 4000 /* close frames get this long before we exit */
 #define SAVE_EVERY_MS 30000 /* experiment counters: at most this much lost */
 
@@ -230,15 +230,40 @@ static int prepare_state_dir(struct xr_server *s)
 	return 0;
 }
 
-/* The web root: configured, else the source tree's web/ (a build run from
- * the tree), else the installed copy. */
+/* The web root: the configured one; else, for a binary inside its build
+ * tree, the source tree's web/; for an installed binary, the copy installed
+ * beside it (<bindir>/../share/xroom/web, wherever a package put it), then
+ * the one under the configured install prefix. An installed binary tries
+ * the source tree last, so a checkout never shadows the installed client. */
 static int prepare_web_root(struct xr_server *s)
 {
-	const char *cands[] = { s->cfg.web_root, XROOM_DEFAULT_WEB_ROOT,
-				XROOM_INSTALLED_WEB_ROOT };
-	char real[PATH_MAX], idx[PATH_MAX + 16];
+	char exe[PATH_MAX], build[PATH_MAX], beside[PATH_MAX + 32] = "";
+	char real[PATH_MAX], idx[PATH_MAX + 16], *slash;
+	const char *cands[5] = { s->cfg.web_root };
+	size_t n = 1, bl;
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	bool in_build = false;
 
-	for (size_t i = 0; i < 3; i++) {
+	if (k > 0) {
+		exe[k] = '\0';
+		if (realpath(XROOM_BUILD_DIR, build)) {
+			bl = strlen(build);
+			in_build = !strncmp(exe, build, bl) && exe[bl] == '/';
+		}
+		if ((slash = strrchr(exe, '/'))) {
+			*slash = '\0';
+			snprintf(beside, sizeof(beside), "%s/../share/xroom/web", exe);
+		}
+	}
+	if (in_build)
+		cands[n++] = XROOM_DEFAULT_WEB_ROOT;
+	if (beside[0])
+		cands[n++] = beside;
+	cands[n++] = XROOM_INSTALLED_WEB_ROOT;
+	if (!in_build)
+		cands[n++] = XROOM_DEFAULT_WEB_ROOT;
+
+	for (size_t i = 0; i < n; i++) {
 		if (!cands[i])
 			continue;
 		if (!realpath(cands[i], real)) {

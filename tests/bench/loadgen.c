@@ -52,7 +52,8 @@ static struct {
 	int pid;
 	int capacity;
 	int verbose;
-} opt = { "127.0.0.1", 8080, 100, 8, 4, 250, 0, 8, 0, 2, 10, 0, 0, 0 };
+	double hold;
+} opt = { "127.0.0.1", 8080, 100, 8, 4, 250, 0, 8, 0, 2, 10, 0, 0, 0, 0 };
 
 static struct lws_context *ctx;
 static struct conn *conns;
@@ -192,7 +193,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			nclosed++;
 		}
 		connecting--;
-		fprintf(stderr, "connect error: %s\n", in ? (char *)in : "?");
+		if (opt.verbose)
+			fprintf(stderr, "connect error: %s\n", in ? (char *)in : "?");
 		connect_more();
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED: {
@@ -389,7 +391,8 @@ int main(int argc, char **argv)
 		{ "rate", 1, NULL, 'R' }, { "warmup", 1, NULL, 'W' },
 		{ "duration", 1, NULL, 'd' }, { "pid", 1, NULL, 'P' },
 		{ "idle", 1, NULL, 'i' }, { "sources", 1, NULL, 'S' },
-		{ "verbose", 0, NULL, 'v' }, { NULL, 0, NULL, 0 }
+		{ "verbose", 0, NULL, 'v' }, { "hold", 1, NULL, 'H' },
+		{ NULL, 0, NULL, 0 }
 	};
 	struct lws_context_creation_info info;
 	struct rlimit rl;
@@ -412,6 +415,7 @@ int main(int argc, char **argv)
 		case 'i': opt.idle = atoi(optarg); opt.capacity = 1; break;
 		case 'S': opt.sources = atoi(optarg); break;
 		case 'v': opt.verbose = 1; break;
+		case 'H': opt.hold = atof(optarg); break;
 		default: usage(); return 2;
 		}
 	}
@@ -459,22 +463,30 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%d of %d connections failed\n", nclosed, nconns);
 
 	if (opt.capacity) {
-		double hz[5], worst = 0;
+		double hz[20], worst = 0, sum = 0;
+		int nhz = 0;
+		int64_t t_end;
 		service_until(now_us() + 2000000, NULL); /* let RSS settle */
 		rss1 = opt.pid ? rss_kb(opt.pid) : -1;
-		for (int i = 0; i < 5; i++) {
-			hz[i] = healthz_ms();
-			if (hz[i] < 0 || hz[i] > worst)
-				worst = hz[i] < 0 ? 1e9 : hz[i];
-			service_until(now_us() + 200000, NULL);
+		/* /healthz while every connection is held (and pinged by the
+		 * daemon): 20 samples spread over --hold seconds (min 4 s). */
+		t_end = now_us() + (int64_t)((opt.hold > 4 ? opt.hold : 4) * 1e6);
+		while (nhz < 20 && !interrupted) {
+			hz[nhz] = healthz_ms();
+			if (hz[nhz] < 0 || hz[nhz] > worst)
+				worst = hz[nhz] < 0 ? 1e9 : hz[nhz];
+			sum += hz[nhz] < 0 ? 0 : hz[nhz];
+			nhz++;
+			service_until(now_us() + (t_end - now_us()) / (21 - nhz), NULL);
 		}
 		printf("{\"mode\":\"capacity\",\"requested\":%d,\"joined\":%d,"
 		       "\"failed\":%d,\"errors\":%llu,\"daemon_rss_kb_before\":%ld,"
 		       "\"daemon_rss_kb_after\":%ld,\"rss_bytes_per_conn\":%.0f,"
-		       "\"healthz_ms_worst_of_5\":%.2f}\n",
+		       "\"healthz_ms_mean\":%.2f,\"healthz_ms_worst\":%.2f,"
+		       "\"healthz_samples\":%d}\n",
 		       nconns, njoined, nclosed, (unsigned long long)errors_seen,
 		       rss0, rss1, njoined ? (rss1 - rss0) * 1024.0 / njoined : 0,
-		       worst);
+		       nhz ? sum / nhz : -1, worst, nhz);
 		goto out;
 	}
 
