@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "xroom/jscan.h"
 #include "xroom/log.h"
 #include "xroom/proto.h"
 #include "xroom/room.h"
@@ -231,7 +232,8 @@ static int member_text(const char *buf, size_t len, json_t *v, const char *key,
 	return 0;
 }
 
-enum xr_err xr_proto_parse(const char *buf, size_t len, struct xr_msg *m)
+enum xr_err xr_proto_parse_jansson(const char *buf, size_t len,
+				   struct xr_msg *m)
 {
 	enum xr_err rc = XR_E_BAD_MESSAGE;
 	json_error_t jerr;
@@ -311,6 +313,70 @@ enum xr_err xr_proto_parse(const char *buf, size_t len, struct xr_msg *m)
 out:
 	json_decref(root);
 	return rc;
+}
+
+/* The fast path: jscan validates and locates the members without
+ * allocating; anything it is unsure about goes to jansson. */
+enum xr_err xr_proto_parse(const char *buf, size_t len, struct xr_msg *m)
+{
+	struct xr_jtop t;
+
+	switch (xr_jscan_message(buf, len, XR_JSON_MAX_DEPTH, &t)) {
+	case XR_JSCAN_INVALID:
+		memset(m, 0, sizeof(*m));
+		return XR_E_BAD_JSON;
+	case XR_JSCAN_UNSURE:
+		return xr_proto_parse_jansson(buf, len, m);
+	case XR_JSCAN_OK:
+		break;
+	}
+	if ((t.type.kind == 's' && t.type.escaped) ||
+	    (t.to.kind == 's' && t.to.escaped) ||
+	    (t.auth.kind == 's' && t.auth.escaped))
+		return xr_proto_parse_jansson(buf, len, m);
+	memset(m, 0, sizeof(*m));
+	if (t.type.kind != 's')
+		return XR_E_BAD_MESSAGE;
+#define TYPE(name) (t.type.n == sizeof(name) - 1 && !memcmp(t.type.p, name, t.type.n))
+	if (TYPE("join")) {
+		m->type = XR_MSG_JOIN;
+		if (t.auth.kind) {
+			if (t.auth.kind != 's' || t.auth.n > XR_AUTH_MAX)
+				return XR_E_BAD_MESSAGE;
+			for (size_t i = 0; i < t.auth.n; i++)
+				if ((unsigned char)t.auth.p[i] >= 0x80)
+					return XR_E_BAD_MESSAGE;
+			memcpy(m->authbuf, t.auth.p, t.auth.n);
+			m->auth = m->authbuf;
+			m->auth_len = t.auth.n;
+		}
+	} else if (TYPE("signal")) {
+		m->type = XR_MSG_SIGNAL;
+		if (t.to.kind != 's' || !t.data.kind)
+			return XR_E_BAD_MESSAGE;
+		m->to_len = t.to.n;
+		if (t.to.n <= XR_PEER_ID_LEN)
+			memcpy(m->tobuf, t.to.p, t.to.n);
+		m->to = m->tobuf;
+		/* the JSON text: strings keep their quotes */
+		m->data = t.data.kind == 's' ? t.data.p - 1 : t.data.p;
+		m->data_len = t.data.kind == 's' ? t.data.n + 2 : t.data.n;
+	} else if (TYPE("leave")) {
+		m->type = XR_MSG_LEAVE;
+	} else if (TYPE("ping")) {
+		m->type = XR_MSG_PING;
+		if (t.id.kind) {
+			if (t.id.kind == 'o' || t.id.kind == 'a')
+				return XR_E_BAD_MESSAGE;
+			/* strings keep their quotes in the echo */
+			m->ping_id = t.id.kind == 's' ? t.id.p - 1 : t.id.p;
+			m->ping_id_len = t.id.kind == 's' ? t.id.n + 2 : t.id.n;
+		}
+	} else {
+		return XR_E_BAD_MESSAGE;
+	}
+#undef TYPE
+	return XR_OK;
 }
 
 /* --- building ------------------------------------------------------------------ */

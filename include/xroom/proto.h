@@ -49,8 +49,13 @@ bool xr_peer_id_valid(const char *s, size_t len);
 unsigned xr_json_depth(const char *buf, size_t len, unsigned limit);
 
 /* Parses one client message. Returns XR_OK and fills *m, or XR_E_BAD_JSON /
- * XR_E_BAD_MESSAGE. *m must be released with xr_msg_clear either way. */
+ * XR_E_BAD_MESSAGE. *m must be released with xr_msg_clear either way.
+ * Validates with jscan (no allocation) and falls back to jansson where
+ * jscan is unsure; xr_proto_parse_jansson is that fallback alone, kept
+ * public so tests and fuzzers can check the two agree. */
 enum xr_err xr_proto_parse(const char *buf, size_t len, struct xr_msg *m);
+enum xr_err xr_proto_parse_jansson(const char *buf, size_t len,
+				   struct xr_msg *m);
 void xr_msg_clear(struct xr_msg *m);
 
 /* Builders: each returns a new buffer (refs = 1) or NULL on ENOMEM. */

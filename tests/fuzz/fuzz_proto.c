@@ -10,7 +10,8 @@
  * sender is kicked), A (shutdown), N (a new connection to "a"), X (the
  * sender's socket drops).
  *
- * Checks, beyond the sanitizers: what xr_proto_parse extracts equals what
+ * Checks, beyond the sanitizers: the fast parser (jscan) and the jansson
+ * parser agree on every input; what xr_proto_parse extracts equals what
  * jansson reads (data and ping id as JSON values, auth as a string); every
  * message queued for anyone is a JSON object of a known type; kill only
  * happens to dead peers; after everything is detached the hub holds no
@@ -149,6 +150,29 @@ static void check_span(json_t *root, const char *key, const char *s, size_t n)
 	json_decref(v);
 }
 
+/* The fast path (jscan) and the jansson path agree on every input. */
+static void check_paths_agree(const char *buf, size_t len)
+{
+	struct xr_msg a, b;
+	enum xr_err ea = xr_proto_parse(buf, len, &a);
+	enum xr_err eb = xr_proto_parse_jansson(buf, len, &b);
+
+	CHECK(ea == eb);
+	if (ea == XR_OK) {
+		CHECK(a.type == b.type);
+		CHECK(a.auth_len == b.auth_len && !!a.auth == !!b.auth);
+		CHECK(!a.auth || !memcmp(a.auth, b.auth, a.auth_len));
+		CHECK(a.to_len == b.to_len);
+		CHECK(!a.to || !memcmp(a.to, b.to, a.to_len <= XR_PEER_ID_LEN ? a.to_len : 0));
+		CHECK(a.data_len == b.data_len);
+		CHECK(!a.data || !memcmp(a.data, b.data, a.data_len));
+		CHECK(a.ping_id_len == b.ping_id_len && !!a.ping_id == !!b.ping_id);
+		CHECK(!a.ping_id || !memcmp(a.ping_id, b.ping_id, a.ping_id_len));
+	}
+	xr_msg_clear(&a);
+	xr_msg_clear(&b);
+}
+
 static void check_parse(const char *buf, size_t len)
 {
 	struct xr_msg m;
@@ -156,6 +180,7 @@ static void check_parse(const char *buf, size_t len)
 	json_error_t err;
 	json_t *root;
 
+	check_paths_agree(buf, len);
 	if (e != XR_OK) {
 		CHECK(e == XR_E_BAD_JSON || e == XR_E_BAD_MESSAGE);
 		xr_msg_clear(&m);
