@@ -430,9 +430,21 @@ static int save_visitors(struct xr_exp *e, const char *dir)
 	return rc;
 }
 
+char *xr_exp_counters_json(const struct xr_exp *e)
+{
+	json_t *root = json_pack("{s:i,s:[]}", "version", 1, "counters");
+	char *text;
+
+	if (!root)
+		return NULL;
+	xr_exp_each(e, add_json, json_object_get(root, "counters"));
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return text;
+}
+
 int xr_exp_save(struct xr_exp *e, const char *dir)
 {
-	json_t *root;
 	char *text;
 	int rc;
 
@@ -440,12 +452,7 @@ int xr_exp_save(struct xr_exp *e, const char *dir)
 	 * the newest counts, and never counts a visitor twice. */
 	if (e->have_salt && (rc = save_visitors(e, dir)))
 		return rc;
-	root = json_pack("{s:i,s:[]}", "version", 1, "counters");
-	if (!root)
-		return -ENOMEM;
-	xr_exp_each(e, add_json, json_object_get(root, "counters"));
-	text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
+	text = xr_exp_counters_json(e);
 	if (!text)
 		return -ENOMEM;
 	rc = xr_store_write(dir, COUNTERS_FILE, text, strlen(text));
@@ -464,7 +471,7 @@ int xr_exp_forget_salt_file(const char *dir)
 	return rc;
 }
 
-static int load_counters(struct xr_exp *e, const char *text, size_t len)
+int xr_exp_add_counters(struct xr_exp *e, const char *text, size_t len)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -528,7 +535,7 @@ int xr_exp_load(struct xr_exp *e, const char *dir, int64_t today, char *err,
 	err[0] = '\0';
 	rc = xr_store_read(dir, COUNTERS_FILE, &body, &len, 256u << 20, &why);
 	if (!rc) {
-		rc = load_counters(e, body, len);
+		rc = xr_exp_add_counters(e, body, len);
 		if (rc == -EBADMSG)
 			why = "its content is not a valid counters file";
 	}

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -215,6 +217,48 @@ bool xr_http_admin_ok(struct xr_server *s, struct lws *wsi)
 	return ok;
 }
 
+/* True for 127.0.0.0/8, ::1 and IPv4-mapped 127.0.0.0/8. */
+static bool is_loopback(const char *addr)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) != 1)
+		return false;
+	return IN6_IS_ADDR_LOOPBACK(&a6) ||
+	       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+}
+
+/* Behind a reverse proxy on this machine (the TCP peer is loopback), the
+ * client is the last entry of X-Forwarded-For: the one our proxy appended
+ * (entries before it are whatever the client claimed). Replaces addr with
+ * it when it is shaped like an address. A peer that is not loopback is
+ * never trusted with this header. */
+static void forwarded_client(struct lws *wsi, char *addr, size_t n)
+{
+	char xff[4096];
+	int len = lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR);
+	char *last, *end;
+
+	if (len <= 0 || !is_loopback(addr))
+		goto out;
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	while (*last == ' ' || *last == '\t')
+		last++;
+	end = last + strlen(last);
+	while (end > last && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	if (end == last || (size_t)(end - last) >= n ||
+	    strspn(last, "0123456789abcdefABCDEF:.") != (size_t)(end - last))
+		goto out;
+	memcpy(addr, last, (size_t)(end - last) + 1);
+out:
+	sodium_memzero(xff, sizeof(xff));
+}
+
 /* The visitor key of this request. The address and User-Agent are read
  * into stack buffers, hashed under the day's salt, and wiped: they go
  * nowhere else. */
@@ -224,6 +268,7 @@ static void visitor_of(struct xr_server *s, struct lws *wsi,
 	char addr[64] = "", ua[512] = "", host[256] = "";
 
 	lws_get_peer_simple(wsi, addr, sizeof(addr));
+	forwarded_client(wsi, addr, sizeof(addr));
 	lws_hdr_copy(wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT);
 	lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
 	xr_exp_visitor(s->exp, addr, ua, host, key);
@@ -286,6 +331,18 @@ out:
 static int api_experiments(struct xr_server *s, struct lws *wsi)
 {
 	char *body = xr_exp_report(s->exp, &s->cfg);
+	int rc;
+
+	if (!body)
+		return xr_http_fail(wsi, 503, "server-busy", "out of memory");
+	rc = xr_http_reply(wsi, 200, body, strlen(body));
+	free(body);
+	return rc;
+}
+
+static int api_counters(struct xr_server *s, struct lws *wsi)
+{
+	char *body = xr_exp_counters_json(s->exp);
 	int rc;
 
 	if (!body)
@@ -371,14 +428,18 @@ static int route(struct xr_server *s, struct lws *wsi, int method,
 		if (!strcmp(path, "/api/events"))
 			return method == LWSHUMETH_POST ? api_events(s, wsi, rbody, rlen) :
 				xr_http_fail(wsi, 405, "method-not-allowed", "use POST");
-		if (!strcmp(path, "/api/experiments") || !strcmp(path, "/api/rooms") ||
-		    starts(path, "/api/rooms/")) {
+		if (!strcmp(path, "/api/experiments") ||
+		    !strcmp(path, "/api/experiments/counters") ||
+		    !strcmp(path, "/api/rooms") || starts(path, "/api/rooms/")) {
 			if (!xr_http_admin_ok(s, wsi))
 				return xr_http_fail(wsi, 401, "unauthorized",
 						  "unauthorized");
 		}
 		if (!strcmp(path, "/api/experiments"))
 			return get ? api_experiments(s, wsi) :
+				xr_http_fail(wsi, 405, "method-not-allowed", "use GET");
+		if (!strcmp(path, "/api/experiments/counters"))
+			return get ? api_counters(s, wsi) :
 				xr_http_fail(wsi, 405, "method-not-allowed", "use GET");
 		if (!strcmp(path, "/api/rooms") || starts(path, "/api/rooms/"))
 			return xr_admin_rooms(s, wsi, method, path, rbody, rlen);
@@ -440,6 +501,9 @@ int xr_http_callback(struct xr_server *s, struct lws *wsi,
 			if (strtoul(cl, NULL, 10) > BODY_MAX)
 				return fail_and_close(wsi, 413, "too-large",
 						      "the body is too large");
+			/* lws sends no BODY_COMPLETION for an empty body */
+			if (strtoul(cl, NULL, 10) == 0)
+				return route(s, wsi, m, path, "", 0);
 			return 0; /* the body follows: see BODY_COMPLETION */
 		}
 		return route(s, wsi, m, path, NULL, 0);

@@ -1,6 +1,8 @@
 /* main.c: xroomd's command line. No arguments: the embedded default (the
  * bundled client on http://127.0.0.1:8080/). --check-config validates a file
- * and prints each problem with its JSON path. Everything else is server.c. */
+ * and prints each problem with its JSON path; --merge-report sums the
+ * experiment counters of several nodes (merge.c). Everything else is
+ * server.c. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 
 #include "xroom/config.h"
 #include "xroom/log.h"
+#include "xroom/merge.h"
 #include "xroom/server.h"
 
 static void usage(FILE *f)
@@ -15,11 +18,16 @@ static void usage(FILE *f)
 	fputs("usage: xroomd [--config FILE] [--listen ADDR:PORT] [--web-root DIR]\n"
 	      "              [--state-dir DIR] [--log-level error|warn|info|debug]\n"
 	      "       xroomd --check-config FILE\n"
+	      "       xroomd --merge-report [--config FILE] COUNTERS...\n"
 	      "       xroomd --version | --help\n"
 	      "\n"
 	      "With no arguments, serves the bundled web client on\n"
 	      "http://127.0.0.1:8080/ with every default. SIGHUP reloads the\n"
-	      "config file; SIGTERM or SIGINT closes every socket and exits.\n", f);
+	      "config file; SIGTERM or SIGINT closes every socket and exits.\n"
+	      "--merge-report sums experiment counter files of several nodes\n"
+	      "(GET /api/experiments/counters, or a state directory's\n"
+	      "experiments.json) and prints the /api/experiments report; with\n"
+	      "--config, its experiments are reported as running.\n", f);
 }
 
 int main(int argc, char **argv)
@@ -31,6 +39,7 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "check-config", required_argument, NULL, 'C' },
+		{ "merge-report", no_argument, NULL, 'M' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -40,7 +49,7 @@ int main(int argc, char **argv)
 	struct xr_config_errors errs;
 	const char *config = NULL, *check = NULL;
 	enum xr_log_level level;
-	int c, rc;
+	int c, rc, merge = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -49,6 +58,7 @@ int main(int argc, char **argv)
 		case 'w': ov.web_root = optarg; break;
 		case 's': ov.state_dir = optarg; break;
 		case 'C': check = optarg; break;
+		case 'M': merge = 1; break;
 		case 'L':
 			if (xr_log_parse_level(optarg, &level)) {
 				fprintf(stderr, "xroomd: --log-level: must be "
@@ -67,6 +77,22 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (merge) {
+		if (optind == argc) {
+			fprintf(stderr, "xroomd: --merge-report needs counter files\n");
+			return 2;
+		}
+		rc = config ? xr_config_load(&cfg, config, &errs) :
+			      xr_config_defaults(&cfg);
+		if (rc) {
+			fprintf(stderr, "%s", config ? errs.text : "out of memory\n");
+			return 2;
+		}
+		rc = xr_merge_report((const char *const *)argv + optind,
+				     (size_t)(argc - optind), &cfg, stdout, stderr);
+		xr_config_free(&cfg);
+		return rc;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "xroomd: unexpected argument '%s'\n", argv[optind]);

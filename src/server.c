@@ -2,6 +2,7 @@
  * signals (handlers only set a flag and wake the loop), the 250 ms tick that
  * enforces the join deadline, SIGHUP reload and the graceful shutdown. */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +289,26 @@ static int prepare_web_root(struct xr_server *s)
 	return -ENOENT;
 }
 
+/* lws 4.1.6 resolves a numeric listen address through getifaddrs(); when
+ * that fails (a sandbox without AF_NETLINK) it silently listens on every
+ * address instead. Refuse to start rather than expose the daemon. */
+static int check_listen_host(const char *host)
+{
+	struct ifaddrs *ifa;
+
+	if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::"))
+		return 0;
+	if (getifaddrs(&ifa)) {
+		xr_error("cannot list the network interfaces (%s): libwebsockets "
+			 "would listen on every address instead of %s; allow "
+			 "AF_NETLINK sockets (systemd: RestrictAddressFamilies)",
+			 strerror(errno), host);
+		return -EPERM;
+	}
+	freeifaddrs(ifa);
+	return 0;
+}
+
 /* --- reload and stop ----------------------------------------------------------- */
 
 static void reload(struct xr_server *s)
@@ -415,7 +436,8 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 			goto out;
 		}
 	}
-	if (prepare_web_root(s) || prepare_state_dir(s))
+	if (check_listen_host(s->cfg.listen_host) || prepare_web_root(s) ||
+	    prepare_state_dir(s))
 		goto out;
 
 	read_test_clock(s);

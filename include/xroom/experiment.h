@@ -82,6 +82,16 @@ int xr_exp_load(struct xr_exp *e, const char *dir, int64_t today, char *err,
 /* Shreds the salt file of a past day (called when the day rolls). */
 int xr_exp_forget_salt_file(const char *dir);
 
+/* Every counter as the body of experiments.json (GET
+ * /api/experiments/counters): {"version":1,"counters":[[exp, variant, goal,
+ * "YYYY-MM-DD", n], ...]} ("" goal: visitors). JSON text (malloc'd), or
+ * NULL when out of memory. */
+char *xr_exp_counters_json(const struct xr_exp *e);
+/* Adds the counters of such a body (text, len borrowed) to e's: loading
+ * several nodes' bodies sums them. 0, -EBADMSG when it is not a valid
+ * counters body (e may then hold part of it), or -ENOMEM. */
+int xr_exp_add_counters(struct xr_exp *e, const char *text, size_t len);
+
 /* The admin report (GET /api/experiments) as JSON text (malloc'd). */
 char *xr_exp_report(const struct xr_exp *e, const struct xr_config *cfg);
 

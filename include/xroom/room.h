@@ -50,7 +50,7 @@ struct xr_room_conf {
 	uint32_t max_peers;
 	bool locked;
 	int64_t expires_at;
-	char title[81];
+	char title[4 * 80 + 1];        /* 80 characters of UTF-8 */
 };
 
 struct xr_room {

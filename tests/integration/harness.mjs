@@ -333,7 +333,8 @@ export class Client {
 
 /**
  * Open a WebSocket to /ws/<room>. opts: protocols (default [xroom.v1]; null
- * for none), headers, autoPong, path (overrides /ws/<room>), origin.
+ * for none), headers, autoPong, path (overrides /ws/<room>), origin,
+ * localAddress (the source address, e.g. 127.0.0.77).
  * Rejects with err.response = {status, headers, body} if the upgrade is refused.
  */
 export function connect(daemon, room, opts = {}) {
@@ -347,6 +348,7 @@ export function connect(daemon, room, opts = {}) {
     maxPayload: 256 * 1024 * 1024,
   };
   if (opts.origin) wsOpts.origin = opts.origin;
+  if (opts.localAddress) wsOpts.localAddress = opts.localAddress;
   const ws = protocols ? new WebSocket(url, protocols, wsOpts) : new WebSocket(url, wsOpts);
   const client = new Client(ws, daemon);
   return new Promise((res, rej) => {
