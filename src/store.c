@@ -170,15 +170,13 @@ int xr_store_quarantine(const char *dir, const char *name, char *out,
 	return -EEXIST;
 }
 
-int xr_store_shred(const char *dir, const char *name)
+/* Zeros a file, fsyncs and unlinks it. */
+static int zero_unlink(const char *path)
 {
-	char path[4096], zero[4096] = { 0 };
+	char zero[4096] = { 0 };
 	struct stat st;
-	int fd, rc;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
 
-	if ((rc = path_of(path, sizeof(path), dir, name)))
-		return rc;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!fstat(fd, &st)) {
@@ -193,7 +191,24 @@ int xr_store_shred(const char *dir, const char *name)
 		fsync(fd);
 	}
 	close(fd);
-	if (unlink(path))
-		return -errno;
-	return 0;
+	return unlink(path) ? -errno : 0;
+}
+
+int xr_store_shred(const char *dir, const char *name)
+{
+	char path[4096], doomed[4200];
+	int rc, k;
+
+	if ((rc = path_of(path, sizeof(path), dir, name)))
+		return rc;
+	k = snprintf(doomed, sizeof(doomed), "%s/.%s.shred", dir, name);
+	if (k < 0 || (size_t)k >= sizeof(doomed))
+		return -ENAMETOOLONG;
+	/* Out of the way first (atomic), so a crash mid-shred never leaves a
+	 * half-zeroed file under the real name; a leftover from such a crash
+	 * is finished here too. */
+	zero_unlink(doomed);
+	if (rename(path, doomed))
+		return errno == ENOENT ? 0 : -errno;
+	return zero_unlink(doomed);
 }
