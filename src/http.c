@@ -26,6 +26,7 @@
 #include "xroom/server.h"
 
 #define BODY_MAX 4096
+#define BODY_DEADLINE_MS 10000 /* a whole body, however it is dripped */
 
 #define CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
 	"img-src 'self'; media-src 'self'; connect-src 'self'; " \
@@ -504,6 +505,7 @@ int xr_http_callback(struct xr_server *s, struct lws *wsi,
 			/* lws sends no BODY_COMPLETION for an empty body */
 			if (strtoul(cl, NULL, 10) == 0)
 				return route(s, wsi, m, path, "", 0);
+			p->opened_ms = xr_now_ms(); /* body deadline starts */
 			return 0; /* the body follows: see BODY_COMPLETION */
 		}
 		return route(s, wsi, m, path, NULL, 0);
@@ -511,6 +513,10 @@ int xr_http_callback(struct xr_server *s, struct lws *wsi,
 	case LWS_CALLBACK_HTTP_BODY:
 		if (!len)
 			return 0; /* Content-Length: 0: p->rx is NULL, no memcpy */
+		/* lws re-arms its own timeout on every chunk: a body dripped a
+		 * byte at a time is cut off here instead. */
+		if (xr_now_ms() - p->opened_ms > BODY_DEADLINE_MS)
+			return -1;
 		if (p->rx_len + len > BODY_MAX) {
 			p->rx_skip = 1;
 			return 0;

@@ -481,7 +481,10 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 	if (!strchr(s->cfg.listen_host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.pt_serv_buf_size = 16384;
-	info.max_http_header_pool = 1024;
+	/* Requests whose headers are still arriving each hold one of these
+	 * (~5 KiB) until done or timed out: enough that a slowloris crowd
+	 * does not lock everyone else out for long. */
+	info.max_http_header_pool = 4096;
 	info.timeout_secs = 20;
 	info.vhost_name = "xroom";
 	if (s->tls) {

@@ -132,7 +132,9 @@ static int on_receive(struct xr_server *s, struct lws *wsi, struct xr_peer *p,
 	}
 	if (first)
 		p->rx_len = 0;
-	if ((size_t)p->rx_len + len > max) {
+	/* The frame header already says how much more is coming: refuse at
+	 * once instead of taking in max_message_bytes first. */
+	if ((size_t)p->rx_len + len + lws_remaining_packet_payload(wsi) > max) {
 		free(p->rx);
 		p->rx = NULL;
 		p->rx_len = p->rx_cap = 0;
