@@ -71,7 +71,11 @@ describe('two peers', () => {
     const tile = a.page.locator(`.tile[data-tab="${tabB}"]`);
     await assert.doesNotReject(tile.getByText('Bob', { exact: true }).waitFor());
     assert.equal(await tile.locator('.badge').textContent(), 'direct');
-    assert.match(await tile.getAttribute('aria-label'), /^Bob, connection direct$/);
+    await waitFor(async () => (await tile.getAttribute('data-lock')) === 'secure', { what: 'the lock' });
+    const code = await tile.locator('.tile-sec-code').textContent();
+    assert.match(code, /^\d{4} \d{4} \d{4}$/, 'the safety code on the tile');
+    assert.equal(await b.page.locator(`.tile[data-tab="${tabA}"] .tile-sec-code`).textContent(), code, 'the same code on both sides');
+    assert.match(await tile.getAttribute('aria-label'), new RegExp(`^Bob, connection direct, encrypted, safety code ${code}$`));
     assert.equal(await a.page.locator('.tile[data-self] .tile-name').textContent(), 'Alice (you)');
     for (const p of [a, b]) {
       assert.deepEqual(p.log.errors, []);

@@ -55,6 +55,10 @@ describe('daemon killed and restarted mid-call', () => {
       assert.deepEqual(connections(during[i]), connections(before[i]));
       assert.equal(s.tiles, 3, 'no duplicate tiles');
       for (const q of s.peers) assert.equal(q.rebuilds, 0);
+      // Sealed signals bind the peer ids of the moment: after the rejoin
+      // (new ids) every payload still opened, none was refused.
+      assert.equal(s.signalsRejected, 0);
+      for (const q of s.peers) assert.equal(q.lock, 'secure');
     }
     for (const p of pages) {
       await p.page.locator('#banner').waitFor({ state: 'hidden', timeout: 2000 });
@@ -70,6 +74,7 @@ describe('daemon killed and restarted mid-call', () => {
       assert.equal(s.tiles, 4);
     }
     for (const p of pages) assert.deepEqual(p.log.errors, []);
+    for (const s of all) assert.equal(s.signalsRejected, 0);
   });
 });
 

@@ -36,8 +36,12 @@ const live = new Set();
 process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } catch { /* gone */ } } });
 
 export class Daemon {
-  /** @param {object} config */
-  constructor(config) {
+  /**
+   * @param {object} config
+   * @param {{webRoot?: string}} [opts]  webRoot: what it serves (default web/)
+   */
+  constructor(config, opts = {}) {
+    this.webRoot = opts.webRoot ?? WEB_ROOT;
     this.dir = mkdtempSync(join(tmpdir(), 'xroomd-bt-'));
     this.config = join(this.dir, 'config.json');
     writeFileSync(this.config, JSON.stringify(config));
@@ -53,7 +57,7 @@ export class Daemon {
     if (!existsSync(XROOMD)) throw new Error(`xroomd not found at ${XROOMD} (build it or set XROOMD)`);
     const proc = spawn(XROOMD, [
       '--listen', `127.0.0.1:${this.port}`, '--state-dir', join(this.dir, 'state'),
-      '--web-root', WEB_ROOT, '--config', this.config,
+      '--web-root', this.webRoot, '--config', this.config,
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     live.add(proc);
@@ -117,7 +121,8 @@ export function roomLink() {
 
 /**
  * A new browser context and page on `path`, with console errors and
- * requests recorded. opts.name is stored as the display name before load.
+ * requests recorded. opts.name is stored as the display name before load;
+ * opts.before(context, page) runs before the navigation (routes, listeners).
  */
 export async function openPage(browser, daemon, path, opts = {}) {
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 720 }, ...(opts.context ?? {}) });
@@ -138,6 +143,7 @@ export async function openPage(browser, daemon, path, opts = {}) {
     }, { name: opts.name });
   }
   if (opts.init) await context.addInitScript(opts.init);
+  if (opts.before) await opts.before(context, page);
   await page.goto(`${daemon.origin}${path}`);
   return { context, page, log, name: opts.name };
 }
@@ -216,4 +222,17 @@ export function artifactPath(name) {
 /** The page's own asset requests must all go to the daemon. */
 export function foreignRequests(log, origin) {
   return log.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+}
+
+/**
+ * Records the text of every WebSocket frame `page` sends and receives
+ * (register before the page opens its socket). Returns the list it fills.
+ */
+export function captureFrames(page) {
+  const frames = [];
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => frames.push({ dir: 'sent', text: String(f.payload) }));
+    ws.on('framereceived', (f) => frames.push({ dir: 'received', text: String(f.payload) }));
+  });
+  return frames;
 }

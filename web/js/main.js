@@ -1,16 +1,17 @@
 // @ts-check
 // main.js: the room page's wiring. Reads the link, shows the pre-join
-// screen, derives the join auth, and connects signaling, mesh, media and
-// the view to each other. It holds the page's state (in the call or not)
-// and nothing else: each job lives in its module.
+// screen, sets up end-to-end encryption (keys from the link's secret), and
+// connects signaling, mesh, media and the view to each other. It holds the
+// page's state (in the call or not) and nothing else: each job lives in
+// its module.
 
-import { deriveAuth } from './crypto.js';
+import { E2ee, e2eeSupported } from './e2ee.js';
 import { parseRoomLink, randomId } from './ids.js';
 import { LevelMeter, Media, SpeakingDetector, webrtcSupported } from './media.js';
-import { Mesh } from './mesh.js';
-import { loadDevices, loadProfile, saveDevices, saveProfile } from './prefs.js';
+import { Mesh, hasTurn } from './mesh.js';
+import { loadDevices, loadPrivacy, loadProfile, saveDevices, savePrivacy, saveProfile } from './prefs.js';
 import { Signaling } from './signaling.js';
-import { RoomView } from './ui.js';
+import { HIDE_UNAVAILABLE, RoomView } from './ui.js';
 import { cleanName } from './wire.js';
 import { goal } from './experiments.js';
 import { installTestHook } from './testhook.js';
@@ -25,8 +26,12 @@ const media = new Media();
 const tab = randomId(12);
 
 /** @type {{link: {id: string, secret: string} | null, sig: Signaling | null, mesh: Mesh | null,
+ *   e2ee: E2ee | null, e2eeReady: Promise<E2ee> | null, broken: boolean, turn: boolean,
  *   inCall: boolean, callConnected: boolean, left: boolean, name: string, meter: LevelMeter | null, levelTimer: ReturnType<typeof setInterval> | undefined}} */
-const page = { link: null, sig: null, mesh: null, inCall: false, callConnected: false, left: false, name: '', meter: null, levelTimer: undefined };
+const page = {
+  link: null, sig: null, mesh: null, e2ee: null, e2eeReady: null, broken: false, turn: false,
+  inCall: false, callConnected: false, left: false, name: '', meter: null, levelTimer: undefined,
+};
 
 function localState() {
   return { name: cleanName(page.name), mic: media.micLive, cam: media.camLive, screen: !!media.screen };
@@ -112,6 +117,10 @@ async function prejoin() {
   ui.setPreview(null, 'Starting the camera…');
   ui.show('prejoin');
   const access = await media.open(devices);
+  if (page.broken) {
+    media.stop();
+    return;
+  }
   if (access.audio === 'denied' && access.video === 'denied') {
     ui.showMessage('denied');
     return;
@@ -175,6 +184,19 @@ ui.on('copy', async () => {
   ui.toast(await ui.copy(location.href) ? 'Link copied: anyone with it can join' : 'Copy the link from the address bar');
 });
 ui.on('leave', () => leave());
+ui.on('toggle-hide', () => {
+  const mesh = page.mesh;
+  if (!mesh || !page.inCall) return;
+  if (!page.turn) {
+    ui.toast(HIDE_UNAVAILABLE);
+    return;
+  }
+  const on = !mesh.relayOnly;
+  savePrivacy({ hideAddress: on });
+  mesh.setRelayOnly(on);
+  ui.setHideAddress({ available: true, on });
+  ui.toast(on ? 'Hiding your address: reconnecting through the relay' : 'Connecting directly again');
+});
 ui.on('join', () => { join(); });
 ui.on('retry', () => location.reload());
 ui.on('alt', async () => {
@@ -191,17 +213,27 @@ async function join() {
   ui.setJoining(true, 'Joining…');
   saveProfile({ name: cleanName(page.name) });
   saveDevicePrefs();
-  const auth = await deriveAuth(page.link.secret);
+  /** @type {E2ee} */
+  let e2ee;
+  try {
+    e2ee = await /** @type {Promise<E2ee>} */ (page.e2eeReady);
+  } catch {
+    return; // start() shows why
+  }
+  if (page.sig) return;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const sig = new Signaling({ url: `${scheme}//${location.host}/ws/${page.link.id}`, auth });
+  const sig = new Signaling({ url: `${scheme}//${location.host}/ws/${page.link.id}`, auth: e2ee.keys.auth, codec: e2ee.signals });
   const mesh = new Mesh(tab, {
     send: (peerId, msg) => sig.send(peerId, msg),
+    prepareBye: (peerId, msg) => sig.prepareFarewell(peerId, msg),
+    sendBye: (peerId) => sig.sendFarewell(peerId),
     state: localState,
     track: (kind) => (kind === 'audio' ? media.audioTrack : media.videoTrack),
     source: () => media.videoSource,
-  });
+  }, e2ee);
   page.sig = sig;
   page.mesh = mesh;
+  page.e2ee = e2ee;
 
   mesh.on('peer-added', ({ tab: t }) => {
     ui.addTile(t, false);
@@ -211,7 +243,7 @@ async function join() {
     const p = mesh.peers.get(t);
     if (!p) return;
     const fresh = !ui.tiles.get(t)?.info.name && p.remote.name;
-    ui.updateTile(t, { ...p.remote, badge: p.badge });
+    ui.updateTile(t, { ...p.remote, badge: p.badge, ...e2ee.status(t) });
     if (!page.callConnected && (p.badge === 'direct' || p.badge === 'relayed')) {
       page.callConnected = true; // an experiment goal, once per page
       goal('call-connected');
@@ -223,6 +255,7 @@ async function join() {
     ui.removeTile(t);
     if (reason !== 'closed') ui.announce(`${name} left`);
   });
+  e2ee.on('status', ({ tab: t }) => ui.updateTile(t, e2ee.status(t)));
   mesh.on('levels', ({ levels }) => {
     for (const [t, l] of levels) ui.setSpeaking(t, l.speaking);
   });
@@ -230,6 +263,11 @@ async function join() {
   sig.on('welcome', (w) => {
     if (!page.inCall) enterCall(w.title);
     ui.setBanner('');
+    // Hide our address (relay only) when asked to and the server has a
+    // relay; without one the switch shows disabled, saying why.
+    page.turn = hasTurn(w.iceServers);
+    if (page.turn) mesh.setRelayOnly(loadPrivacy().hideAddress);
+    ui.setHideAddress({ available: page.turn, on: mesh.relayOnly });
     mesh.online(w.peers, w.iceServers);
   });
   sig.on('state', ({ state, retryInMs }) => {
@@ -272,6 +310,7 @@ function end() {
   page.inCall = false;
   page.mesh?.close();
   page.sig?.close();
+  page.e2ee?.close();
   page.meter?.stop();
   page.meter = null;
   media.stop();
@@ -300,7 +339,21 @@ function start() {
     ui.showMessage('unsupported');
     return;
   }
+  if (!e2eeSupported()) {
+    // Never a call that is not encrypted end to end.
+    ui.showMessage('no-e2ee');
+    return;
+  }
   page.link = { id: link.id, secret: link.secret };
+  // Keys, the frame worker and our DTLS certificate, while the pre-join
+  // screen is up.
+  page.e2eeReady = E2ee.create(link.secret, tab);
+  page.e2eeReady.catch((e) => {
+    console.warn('xroom: end-to-end encryption unavailable', e);
+    page.broken = true;
+    end();
+    ui.showMessage('no-e2ee');
+  });
   page.levelTimer = setInterval(tickLevel, 100);
   addEventListener('pagehide', () => {
     if (page.inCall && !page.left) {

@@ -14,6 +14,11 @@
 // first offer or answer (receiver transforms for end-to-end encryption must
 // be set then), and turning the camera off or sharing a screen is a
 // replaceTrack, never a renegotiation.
+//
+// End-to-end encryption (e2ee.js, behind the Guard interface): the frame
+// transforms are put on our receivers as they are made and on our senders
+// before a track is put on them; a sender that cannot be protected never
+// gets a track. Media keys travel as `key` and `key-ack` signals.
 
 import { Emitter } from './emitter.js';
 import { capsFor } from './governor.js';
@@ -22,6 +27,7 @@ import { SpeakingDetector } from './media.js';
 /** @typedef {import('./wire.js').Message} Message */
 /** @typedef {import('./wire.js').PeerState} PeerState */
 /** @typedef {import('./wire.js').Body} Body */
+/** @typedef {import('./e2ee.js').Guard} Guard */
 /** @typedef {'connecting' | 'direct' | 'relayed' | 'reconnecting' | 'failed'} Badge */
 
 /** After this many restarts and rebuilds without a connection the badge says failed (trying goes on). */
@@ -32,6 +38,10 @@ export const DISCONNECTED_RESTART_MS = 3000;
 export const CONNECT_TIMEOUT_MS = 12000;
 /** After this many restarts in a row without success, the connection is rebuilt. */
 export const MAX_RESTARTS = 2;
+/** A sender sending this long with nothing sealed by the worker is bypassing its transform. */
+export const SEAL_CHECK_MS = 3000;
+/** Rebuilds tried for a bypassing sender before it stays silent. */
+export const MAX_BYPASS_REBUILDS = 2;
 /** The side that waits for the other's first offer makes its own after this. */
 export const OFFER_WAIT_MS = 3000;
 /** A peer without a signaling path whose connection is down this long is dropped. */
@@ -45,6 +55,8 @@ const LEVELS_MS = 150;
  * What the mesh needs from the rest of the page.
  * @typedef {{
  *   send: (peerId: string, msg: Message) => void,
+ *   prepareBye: (peerId: string, msg: Message) => void,
+ *   sendBye: (peerId: string) => boolean,
  *   state: () => PeerState,
  *   track: (kind: 'audio' | 'video') => MediaStreamTrack | null,
  *   source: () => 'camera' | 'screen',
@@ -57,6 +69,7 @@ const LEVELS_MS = 150;
  *   audioBytes: number, audioPackets: number, audioEnergy: number,
  *   videoBytesSent: number, framesEncoded: number, sentFrameHeight: number,
  *   qualityLimitation: string, route: 'direct' | 'relayed' | '', localUfrag: string,
+ *   dtls: {local: string, remote: string},
  * }} PeerStats
  */
 
@@ -75,11 +88,15 @@ export class Mesh extends Emitter {
   /**
    * @param {string} tab  this tab's id
    * @param {Local} local
+   * @param {Guard} guard  end-to-end encryption of media and keys
    */
-  constructor(tab, local) {
+  constructor(tab, local, guard) {
     super();
     this.tab = tab;
     this.local = local;
+    this.guard = guard;
+    /** Only relay (TURN) candidates: the others never learn our address. */
+    this.relayOnly = false;
     /** @type {Map<string, Peer>} by tab id */
     this.peers = new Map();
     this.signalingUp = false;
@@ -88,6 +105,33 @@ export class Mesh extends Emitter {
     this.closed = false;
     this.statsTimer = setInterval(() => this.pollStats(), STATS_MS);
     this.levelsTimer = setInterval(() => this.pollLevels(), LEVELS_MS);
+    guard.setSender((t, body, peerId) => this.sendTo(t, body, peerId));
+  }
+
+  /**
+   * Sends `body` to tab `tab`: through its connection's peer id, or, for a
+   * tab we have no connection with yet, to `peerId`.
+   * @param {string} tab
+   * @param {Body} body
+   * @param {string} [peerId]
+   */
+  sendTo(tab, body, peerId) {
+    const p = this.peers.get(tab);
+    if (p) return p.send(body);
+    if (!peerId || !this.signalingUp) return false;
+    this.local.send(peerId, /** @type {Message} */ ({ tab: this.tab, gen: 0, ...body }));
+    return true;
+  }
+
+  /**
+   * Hide our address: gather and send only relay candidates, on every
+   * connection (an ICE restart moves the running ones) and every new one.
+   * @param {boolean} on
+   */
+  setRelayOnly(on) {
+    if (this.relayOnly === on) return;
+    this.relayOnly = on;
+    for (const p of this.peers.values()) p.applyPolicy();
   }
 
   /**
@@ -142,6 +186,17 @@ export class Mesh extends Emitter {
    */
   signal(from, msg) {
     if (this.closed || msg.tab === this.tab) return;
+    if (msg.kind === 'key' || msg.kind === 'key-ack') {
+      // Keys belong to the tab, not to a connection or its generation.
+      this.guard.onKeyMessage(from, msg);
+      return;
+    }
+    if (msg.kind === 'bye') {
+      // The tab leaves: whatever generation it was sealed in.
+      const gone = this.peers.get(msg.tab);
+      if (gone) this.remove(gone, 'left');
+      return;
+    }
     let p = this.peers.get(msg.tab);
     if (!p) {
       if (msg.kind === 'hello') {
@@ -175,6 +230,8 @@ export class Mesh extends Emitter {
     const p = new Peer(this, tab, gen, expectOffer);
     this.peers.set(tab, p);
     p.peerId = peerId;
+    this.local.prepareBye(peerId, { tab: this.tab, gen: 0, kind: 'bye' });
+    this.guard.peerAdded(tab);
     this.emit('peer-added', { tab });
     this.emit('peer-stream', { tab, stream: p.stream });
     this.governAll();
@@ -186,6 +243,7 @@ export class Mesh extends Emitter {
     if (this.peers.get(p.tab) !== p) return;
     p.close();
     this.peers.delete(p.tab);
+    this.guard.peerRemoved(p.tab, reason);
     this.emit('peer-removed', { tab: p.tab, reason });
     this.governAll();
   }
@@ -212,7 +270,9 @@ export class Mesh extends Emitter {
   /** Says goodbye to every peer and closes every connection. */
   leave() {
     for (const p of this.peers.values()) {
-      if (p.peerId && this.signalingUp) p.send({ kind: 'bye' });
+      // The goodbye sealed ahead goes at once (the page may be closing);
+      // one sealed now only if none is ready.
+      if (p.peerId && this.signalingUp && !this.local.sendBye(p.peerId)) p.send({ kind: 'bye' });
     }
     this.close();
   }
@@ -249,6 +309,16 @@ export class Mesh extends Emitter {
   }
 }
 
+/**
+ * True when the ICE servers include a relay (a `turn:` or `turns:` URL):
+ * only then can "hide my address" work.
+ * @param {RTCIceServer[]} servers
+ */
+export function hasTurn(servers) {
+  return servers.some((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])
+    .some((u) => typeof u === 'string' && /^turns?:/i.test(u)));
+}
+
 /** The ICE ufrag of our current local description. @param {RTCPeerConnection} pc */
 function localUfrag(pc) {
   return /a=ice-ufrag:(\S+)/.exec(pc.localDescription?.sdp ?? '')?.[1] ?? '';
@@ -278,8 +348,10 @@ class Peer {
     this.stats = {
       framesDecoded: 0, frameWidth: 0, frameHeight: 0, audioBytes: 0, audioPackets: 0, audioEnergy: 0,
       videoBytesSent: 0, framesEncoded: 0, sentFrameHeight: 0, qualityLimitation: '', route: '', localUfrag: '',
+      dtls: { local: '', remote: '' },
     };
-    this.counters = { iceRestarts: 0, rebuilds: 0, negotiations: 0 };
+    /** @type {{iceRestarts: number, rebuilds: number, negotiations: number, candidatesSent: Record<string, number>}} */
+    this.counters = { iceRestarts: 0, rebuilds: 0, negotiations: 0, candidatesSent: {} };
     /** @type {Record<string, ReturnType<typeof setTimeout> | undefined>} */
     this.timers = {};
     // Per connection; build() sets them again for each new RTCPeerConnection.
@@ -317,6 +389,13 @@ class Peer {
     this.restartSettling = 0;
     /** an offer is due but the peer could not be reached */
     this.pendingNegotiation = false;
+    /** kinds whose frames were found going out unsealed: their senders stay silent */
+    /** @type {Set<'audio' | 'video'>} */
+    this.unsealed = new Set();
+    /** when each sender started sending on this RTCPeerConnection, and the sealed count then */
+    this.sealCheck = { audio: { since: 0, base: 0 }, video: { since: 0, base: 0 } };
+    /** connections rebuilt because a sender bypassed its transform */
+    this.bypasses = 0;
     this.closed = false;
     this.build(expectOffer);
   }
@@ -326,9 +405,18 @@ class Peer {
    * @param {boolean} expectOffer
    */
   build(expectOffer) {
-    const pc = new RTCPeerConnection({ iceServers: this.mesh.iceServers, bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({
+      ...this.mesh.guard.rtcConfig(),
+      iceServers: this.mesh.iceServers,
+      bundlePolicy: 'max-bundle',
+      iceTransportPolicy: this.mesh.relayOnly ? 'relay' : 'all',
+    });
     const recvAudio = pc.addTransceiver('audio', { direction: 'recvonly' });
     const recvVideo = pc.addTransceiver('video', { direction: 'recvonly' });
+    // Before any negotiation: a receiver transform set later (in ontrack)
+    // is skipped by Chromium.
+    this.mesh.guard.protectReceiver(this.tab, recvAudio, 'audio');
+    this.mesh.guard.protectReceiver(this.tab, recvVideo, 'video');
     this.pc = pc;
     this.recvAudio = recvAudio;
     this.recvVideo = recvVideo;
@@ -344,6 +432,13 @@ class Peer {
     this.restarting = false;
     this.pendingNegotiation = false;
     this.closed = false;
+    if (this.bypasses <= MAX_BYPASS_REBUILDS && this.unsealed.size > 0) {
+      this.unsealed.clear();
+      this.mesh.guard.sendingUnsealed(this.tab, []);
+    }
+    for (const kind of /** @type {const} */ (['audio', 'video'])) {
+      this.sealCheck[kind] = { since: 0, base: this.mesh.guard.sealedCount(this.tab, kind) };
+    }
 
     pc.addEventListener('negotiationneeded', () => {
       if (pc !== this.pc) return;
@@ -354,6 +449,10 @@ class Peer {
     });
     pc.addEventListener('icecandidate', ({ candidate }) => {
       if (pc !== this.pc || !candidate || !candidate.candidate) return;
+      if (this.mesh.relayOnly && candidate.type !== 'relay') return; // our address stays ours
+      const sent = this.counters.candidatesSent;
+      const type = candidate.type ?? 'unknown';
+      sent[type] = (sent[type] ?? 0) + 1;
       const c = candidate.toJSON();
       this.send({
         kind: 'ice',
@@ -385,6 +484,18 @@ class Peer {
     } catch (e) {
       console.warn('xroom: ICE servers not updated', e);
     }
+  }
+
+  /** The mesh's relay-only switch changed: gather again under the new policy. */
+  applyPolicy() {
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceTransportPolicy: this.mesh.relayOnly ? 'relay' : 'all' });
+    } catch (e) {
+      console.warn('xroom: ICE policy not changed; rebuilding', e);
+      this.rebuild(this.gen + 1, true, true);
+      return;
+    }
+    this.restart('policy');
   }
 
   get canSignal() { return this.peerId !== null && this.mesh.signalingUp; }
@@ -424,9 +535,13 @@ class Peer {
     const was = this.peerId;
     this.peerId = peerId;
     if (was === peerId) return;
+    this.mesh.local.prepareBye(peerId, { tab: this.mesh.tab, gen: this.gen, kind: 'bye' });
     clearTimeout(this.timers.lost);
     this.timers.lost = undefined;
-    if (was === null) this.resync();
+    if (was === null) {
+      this.resync();
+      this.mesh.guard.peerReachable(this.tab);
+    }
   }
 
   /** A signaling path came back: catch up on what could not be sent. */
@@ -467,9 +582,6 @@ class Peer {
         break;
       case 'ice':
         this.enqueue(() => this.onCandidate(msg.candidate));
-        break;
-      case 'bye':
-        this.mesh.remove(this, 'left');
         break;
       default:
         break;
@@ -522,14 +634,24 @@ class Peer {
     this.counters.negotiations += 1;
     this.expectOffer = false;
     clearTimeout(this.timers.offerWait);
+    if (pc.localDescription && pc.remoteDescription) {
+      this.mesh.guard.negotiated(this.tab, pc.localDescription.sdp, pc.remoteDescription.sdp);
+    }
     this.govern();
   }
 
   /**
    * The other side's offer created transceivers for what it wants to
-   * receive: we send on those.
+   * receive: we send on those. Must run right after setRemoteDescription
+   * resolves, with no await before the transforms are set: Chromium
+   * short-circuits the encoded-frame path of a sender that has no
+   * transform one task after the description that created it, and a
+   * transform set later is silently skipped (its frames would go out
+   * unsealed; the receiver drops them, and checkSealed() catches it).
    */
   async adoptSenders() {
+    /** @type {RTCRtpTransceiver[]} */
+    const adopted = [];
     for (const t of this.pc.getTransceivers()) {
       if (t === this.recvAudio || t === this.recvVideo || t.currentDirection === 'stopped' || !t.mid) continue;
       const kind = /** @type {'audio' | 'video'} */ (t.receiver.track.kind);
@@ -541,8 +663,18 @@ class Peer {
         if (t.direction !== 'inactive') t.direction = 'inactive'; // more than we expect: refuse it
         continue;
       }
+      if (!this.mesh.guard.protectSender(this.tab, t.sender, kind)) {
+        // Frames on it could not be sealed: it sends nothing, ever.
+        if (t.direction !== 'inactive') t.direction = 'inactive';
+        if (t === this.sendAudio) this.sendAudio = null; else this.sendVideo = null;
+        continue;
+      }
       if (t.direction !== 'sendonly') t.direction = 'sendonly';
-      const track = this.mesh.local.track(kind);
+      adopted.push(t);
+    }
+    for (const t of adopted) {
+      const kind = /** @type {'audio' | 'video'} */ (t.receiver.track.kind);
+      const track = this.unsealed.has(kind) ? null : this.mesh.local.track(kind);
       if (t.sender.track !== track) await t.sender.replaceTrack(track);
     }
   }
@@ -560,7 +692,7 @@ class Peer {
   replaceTrack(kind) {
     const t = kind === 'audio' ? this.sendAudio : this.sendVideo;
     if (!t) return;
-    const track = this.mesh.local.track(kind);
+    const track = this.unsealed.has(kind) ? null : this.mesh.local.track(kind);
     if (t.sender.track === track) return;
     t.sender.replaceTrack(track).catch((e) => console.warn('xroom: replaceTrack failed', e));
   }
@@ -738,8 +870,18 @@ class Peer {
         st.framesEncoded = s.framesEncoded ?? 0;
         st.sentFrameHeight = s.frameHeight ?? 0;
         st.qualityLimitation = s.qualityLimitationReason ?? '';
+        this.checkSealed('video', st.framesEncoded);
+      } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
+        this.checkSealed('audio', s.packetsSent ?? 0);
       } else if (s.type === 'transport' && s.selectedCandidatePairId) {
         pairId = s.selectedCandidatePairId;
+        // The certificates DTLS actually used (the safety code is made
+        // from the SDP's fingerprints, which DTLS checks against these).
+        const cert = (/** @type {string} */ id) => {
+          const c = byId.get(id);
+          return c ? `${String(c.fingerprintAlgorithm).toLowerCase()} ${String(c.fingerprint).toUpperCase()}` : '';
+        };
+        st.dtls = { local: cert(s.localCertificateId), remote: cert(s.remoteCertificateId) };
         if (s.iceLocalUsernameFragment) st.localUfrag = s.iceLocalUsernameFragment;
       }
     }
@@ -766,6 +908,33 @@ class Peer {
     }
   }
 
+  /**
+   * The safety net under adoptSenders: a sender that has been sending for
+   * SEAL_CHECK_MS while the worker sealed nothing for it bypasses its
+   * transform. It is silenced at once, and the connection rebuilt (a new
+   * negotiation sets the transforms again); after MAX_BYPASS_REBUILDS it
+   * stays silent.
+   * @param {'audio' | 'video'} kind
+   * @param {number} sent  frames encoded (video) or packets sent (audio) so far
+   */
+  checkSealed(kind, sent) {
+    const c = this.sealCheck[kind];
+    if (sent === 0 || this.unsealed.has(kind)) return;
+    const now = performance.now();
+    if (!c.since) {
+      c.since = now;
+      return;
+    }
+    if (now - c.since < SEAL_CHECK_MS || this.mesh.guard.sealedCount(this.tab, kind) > c.base) return;
+    console.error(`xroom: ${kind} to ${this.tab} is not passing through the encryption transform; silenced`);
+    this.unsealed.add(kind);
+    this.bypasses += 1;
+    this.mesh.guard.sendingUnsealed(this.tab, [...this.unsealed]);
+    const t = kind === 'audio' ? this.sendAudio : this.sendVideo;
+    t?.sender.replaceTrack(null).catch(() => {});
+    if (this.bypasses <= MAX_BYPASS_REBUILDS) this.rebuild(this.gen + 1, true, true);
+  }
+
   /** For the test hook. */
   snapshot() {
     const sender = this.sendVideo?.sender;
@@ -783,6 +952,10 @@ class Peer {
       ...this.stats,
       ...this.counters,
       transceivers: this.pc.getTransceivers().length,
+      unsealed: [...this.unsealed],
+      bypasses: this.bypasses,
+      relayOnly: this.pc.getConfiguration().iceTransportPolicy === 'relay',
+      ...this.mesh.guard.status(this.tab),
       sending: {
         audio: this.sendAudio?.sender.track?.label ?? null,
         video: this.sendVideo?.sender.track?.label ?? null,

@@ -1,14 +1,17 @@
 // @ts-check
 // prefs.js: what this browser remembers between visits, in localStorage and
 // nowhere else: the display name (one key, `xroom.profile`, which the user
-// card will own) and the chosen devices and switches (`xroom.devices`).
-// Never the room secret, never a room id. No DOM.
+// card will own), the chosen devices and switches (`xroom.devices`), and
+// whether to hide our address behind the relay (`xroom.privacy`). Never the
+// room secret, never a room id. No DOM.
 
 export const PROFILE_KEY = 'xroom.profile';
 export const DEVICES_KEY = 'xroom.devices';
+export const PRIVACY_KEY = 'xroom.privacy';
 
 /** @typedef {{name: string}} Profile */
 /** @typedef {{micId: string, camId: string, micOn: boolean, camOn: boolean}} DevicePrefs */
+/** @typedef {{hideAddress: boolean}} PrivacyPrefs */
 
 /** @param {string} key @returns {Record<string, unknown>} */
 function read(key) {
@@ -54,4 +57,15 @@ export function loadDevices() {
 /** @param {DevicePrefs} d */
 export function saveDevices(d) {
   write(DEVICES_KEY, d);
+}
+
+/** @returns {PrivacyPrefs} */
+export function loadPrivacy() {
+  const v = read(PRIVACY_KEY);
+  return { hideAddress: v.hideAddress === true };
+}
+
+/** @param {PrivacyPrefs} p */
+export function savePrivacy(p) {
+  write(PRIVACY_KEY, p);
 }

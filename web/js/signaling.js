@@ -1,14 +1,21 @@
 // @ts-check
 // signaling.js: the WebSocket to xroomd. Joins the room of the link with
-// the auth derived from its secret, relays signals through wire.js (the
-// one place where payloads are built and read), keeps the socket alive
-// with pings, and reconnects with exponential backoff and jitter. Callers
-// see typed events, never the socket. No DOM.
+// the auth derived from its secret, relays signals sealed and opened by a
+// codec (wire.js's SignalCodec: end to end, bound to both peer ids), keeps
+// the socket alive with pings, and reconnects with exponential backoff and
+// jitter. Callers see typed events, never the socket. No DOM.
 
 import { Emitter } from './emitter.js';
-import { open, seal } from './wire.js';
 
 /** @typedef {import('./wire.js').Message} Message */
+/**
+ * Seals a message from our peer id to another's, and opens one sent to us;
+ * null for anything refused.
+ * @typedef {{
+ *   seal: (from: string, to: string, msg: Message) => Promise<unknown>,
+ *   open: (from: string, to: string, data: unknown) => Promise<Message | null>,
+ * }} Codec
+ */
 
 /** Reconnect delays: BASE_MS * 2^attempt, capped at CAP_MS, "equal jitter". */
 export const BACKOFF_BASE_MS = 500;
@@ -24,6 +31,8 @@ export const CONNECT_TIMEOUT_MS = 10_000;
  * (offers and candidates to everyone at once) is slowed, never dropped.
  */
 export const PACE_PER_SECOND = 40;
+/** Farewells are sealed again after this many signals (well inside the 256-counter replay window). */
+export const FAREWELL_RESEAL = 100;
 export const PACE_BURST = 150;
 
 /** A token bucket: `take()` resolves when a token is free. */
@@ -94,13 +103,15 @@ export const REFUSALS = new Set(['room-full', 'forbidden', 'server-busy', 'room-
 /** @extends {Emitter<SignalingEvents>} */
 export class Signaling extends Emitter {
   /**
-   * @param {{url: string, auth: string, WebSocketImpl?: typeof WebSocket}} opts
-   *   url: ws(s)://host/ws/<room-id>; auth: the join auth (never the secret)
+   * @param {{url: string, auth: string, codec: Codec, WebSocketImpl?: typeof WebSocket}} opts
+   *   url: ws(s)://host/ws/<room-id>; auth: the join auth (never the secret);
+   *   codec: seals and opens signal payloads
    */
   constructor(opts) {
     super();
     this.url = opts.url;
     this.auth = opts.auth;
+    this.codec = opts.codec;
     this.WS = opts.WebSocketImpl ?? WebSocket;
     /** @type {SignalingState} */
     this.state = 'idle';
@@ -127,6 +138,14 @@ export class Signaling extends Emitter {
     /** @type {Promise<void>} */
     this.inChain = Promise.resolve();
     this.pacer = new Pacer(PACE_PER_SECOND, PACE_BURST);
+    /**
+     * Goodbyes sealed ahead of time, one per peer id, so that closing the
+     * tab (no time for async sealing) still says goodbye.
+     * @type {Map<string, {msg: Message, data: unknown, epoch: number}>}
+     */
+    this.farewells = new Map();
+    /** signals sent since the farewells were sealed (their counters age) */
+    this.sentSinceFarewells = 0;
     this.onOnline = () => { if (this.state === 'reconnecting') this.retryNow(); };
   }
 
@@ -147,21 +166,68 @@ export class Signaling extends Emitter {
   }
 
   /**
-   * Sends `msg` to peer `to` through the room, sealed by wire.js. Dropped
-   * when not joined, or when the socket changed before it was sealed (the
-   * peer id would be stale); the mesh recovers from lost signals itself.
+   * Sends `msg` to peer `to` through the room, sealed by the codec for our
+   * current peer id and `to`. Dropped when not joined, or when the socket
+   * changed before it was sealed (the peer ids would be stale); the mesh
+   * recovers from lost signals itself.
    * @param {string} to
    * @param {Message} msg
    */
   send(to, msg) {
     const epoch = this.epoch;
     this.outChain = this.outChain.then(async () => {
-      const data = await seal(msg);
+      if (epoch !== this.epoch || this.state !== 'joined' || !this.ws) return;
+      const data = await this.codec.seal(this.id, to, msg);
       if (epoch !== this.epoch || this.state !== 'joined' || !this.ws) return;
       await this.pacer.take();
       if (epoch !== this.epoch || this.state !== 'joined' || !this.ws) return;
       this.ws.send(JSON.stringify({ type: 'signal', to, data }));
+      // A farewell's counter must stay inside the receiver's replay window.
+      if (++this.sentSinceFarewells > FAREWELL_RESEAL) {
+        this.sentSinceFarewells = 0;
+        for (const peer of this.farewells.keys()) this.sealFarewell(peer);
+      }
     }).catch((e) => console.warn('xroom: signal not sent', e));
+  }
+
+  /**
+   * Seals `msg` (a goodbye) for peer `to` now, to be sent at once by
+   * sendFarewell() when the page goes away.
+   * @param {string} to
+   * @param {Message} msg
+   */
+  prepareFarewell(to, msg) {
+    this.farewells.set(to, { msg, data: null, epoch: -1 });
+    this.sealFarewell(to);
+  }
+
+  /** @param {string} to */
+  sealFarewell(to) {
+    const f = this.farewells.get(to);
+    const epoch = this.epoch;
+    if (!f || this.state !== 'joined') return;
+    this.codec.seal(this.id, to, f.msg).then((data) => {
+      if (this.farewells.get(to) !== f || epoch !== this.epoch) return;
+      f.data = data;
+      f.epoch = epoch;
+    }, (e) => console.warn('xroom: farewell not sealed', e));
+  }
+
+  /**
+   * Sends the goodbye sealed for `to`, synchronously. False when there is
+   * none ready (the caller sends one the ordinary way).
+   * @param {string} to
+   */
+  sendFarewell(to) {
+    const f = this.farewells.get(to);
+    if (!f || f.data === null || f.epoch !== this.epoch || this.state !== 'joined' || !this.ws) return false;
+    try {
+      this.ws.send(JSON.stringify({ type: 'signal', to, data: f.data }));
+    } catch {
+      return false;
+    }
+    this.farewells.delete(to);
+    return true;
   }
 
   /**
@@ -237,6 +303,7 @@ export class Signaling extends Emitter {
       case 'welcome': {
         if (typeof msg.id !== 'string' || !Array.isArray(msg.peers)) return;
         clearTimeout(this.connectTimer);
+        this.farewells.clear(); // sealed for old peer ids
         const rejoin = this.everJoined;
         this.everJoined = true;
         this.attempt = 0;
@@ -267,8 +334,9 @@ export class Signaling extends Emitter {
         if (typeof msg.from !== 'string') return;
         const from = msg.from;
         const data = msg.data;
+        const self = this.id;
         this.inChain = this.inChain
-          .then(() => open(data))
+          .then(() => this.codec.open(from, self, data))
           .then((m) => { if (m && epoch === this.epoch) this.emit('signal', { from, msg: m }); })
           .catch((e) => console.warn('xroom: signal dropped', e));
         break;

@@ -1,11 +1,13 @@
 // @ts-check
 // testhook.js: `window.xroomTest`, installed by main.js only when the URL
 // has `?test`. It lets browser tests read what a person could only see
-// (frames decoded per peer, badges, bandwidth caps) and force failures.
+// (frames decoded per peer, badges, bandwidth caps, keys and frame
+// counters of the end-to-end encryption) and force failures.
 // Nothing here runs in a normal visit.
 
 /**
- * @param {{tab: string, page: {mesh: import('./mesh.js').Mesh | null, sig: import('./signaling.js').Signaling | null, inCall: boolean},
+ * @param {{tab: string, page: {mesh: import('./mesh.js').Mesh | null, sig: import('./signaling.js').Signaling | null,
+ *   e2ee: import('./e2ee.js').E2ee | null, inCall: boolean},
  *   media: import('./media.js').Media, ui: import('./ui.js').RoomView}} ctx
  */
 export function installTestHook(ctx) {
@@ -28,6 +30,7 @@ export function installTestHook(ctx) {
         inCall: page.inCall,
         signaling: page.sig?.state ?? 'idle',
         peerId: page.sig?.id ?? '',
+        signalsRejected: page.e2ee?.signals.rejected ?? 0,
         peers: mesh?.snapshot() ?? [],
         tiles: ui.tileCount(),
         local: {
@@ -43,6 +46,41 @@ export function installTestHook(ctx) {
     /** Closes the connection to `tab` on this side only, without telling anyone. @param {string} [tab] */
     killConnection(tab) {
       peer(tab).killSilently();
+    },
+    /** End-to-end encryption: key ids, rekeys, per-peer locks, safety codes and frame counters. */
+    async e2ee() {
+      return page.e2ee ? page.e2ee.snapshot() : null;
+    },
+    /**
+     * Watches the video decoded from `tab` for `ms`, polling every 40 ms;
+     * returns the longest time without a new frame, and the frames seen.
+     * @param {string} tab
+     * @param {number} ms
+     */
+    async watchFrames(tab, ms) {
+      const p = peer(tab);
+      const read = async () => {
+        let n = 0;
+        (await p.recvVideo.receiver.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') n = s.framesDecoded ?? 0; });
+        return n;
+      };
+      const start = performance.now();
+      let last = await read();
+      let lastAt = start;
+      let maxGap = 0;
+      const first = last;
+      while (performance.now() - start < ms) {
+        await new Promise((r) => setTimeout(r, 40));
+        const n = await read();
+        const now = performance.now();
+        if (n > last) {
+          maxGap = Math.max(maxGap, now - lastAt);
+          last = n;
+          lastAt = now;
+        }
+      }
+      maxGap = Math.max(maxGap, performance.now() - lastAt);
+      return { maxGapMs: Math.round(maxGap), frames: last - first };
     },
     /** Drops the signaling socket as a network blip would (it reconnects by itself). */
     dropSignaling() {

@@ -7,12 +7,13 @@
 import { Emitter } from './emitter.js';
 
 /** @typedef {'connecting' | 'direct' | 'relayed' | 'reconnecting' | 'failed'} Badge */
+/** @typedef {import('./e2ee.js').Lock} Lock */
 /** @typedef {'loading' | 'prejoin' | 'call' | 'message'} ScreenName */
 /**
  * @typedef {{
  *   join: {}, 'toggle-mic': {}, 'toggle-cam': {}, 'toggle-screen': {}, copy: {}, leave: {},
  *   retry: {}, alt: {}, 'select-camera': {id: string}, 'select-mic': {id: string}, name: {name: string},
- *   gesture: {},
+ *   gesture: {}, 'toggle-hide': {},
  * }} Actions
  */
 
@@ -23,6 +24,33 @@ export const BADGE_TEXT = Object.freeze({
   reconnecting: 'reconnecting',
   failed: 'failed',
 });
+
+/** What the lock on a tile says, by state. */
+export const LOCK_TEXT = Object.freeze({
+  pending: 'setting up encryption',
+  secure: 'encrypted',
+  alert: 'encryption problem',
+});
+
+/**
+ * The lock's tooltip.
+ * @param {Lock} lock
+ * @param {string} name
+ * @param {string} safety
+ */
+function lockHelp(lock, name, safety) {
+  if (lock === 'alert') {
+    return `Encryption problem with ${name}: what fails to encrypt or decrypt is dropped, never sent or shown. ` +
+      'If this lasts, leave and rejoin.';
+  }
+  if (lock === 'pending') return `Exchanging keys with ${name}. Nothing is sent or shown unencrypted meanwhile.`;
+  return `Encrypted end to end with ${name}; keys current. Safety code ${safety || '(pending)'}: ` +
+    `${name} sees the same code on your tile. Compare it aloud; if both match, nobody is in the middle.`;
+}
+
+/** Why "hide my address" cannot be switched on. */
+export const HIDE_UNAVAILABLE = 'Hiding your address needs a relay (TURN) server, and this server has none configured: ' +
+  'the others connect to your network address directly.';
 
 const BADGE_HELP = Object.freeze({
   connecting: 'Connecting to this person',
@@ -97,6 +125,12 @@ export const MESSAGES = {
     title: 'This page needs a secure connection',
     text: 'Browsers give cameras and microphones only to pages served over HTTPS (or from this computer).',
     help: 'Ask the operator of this server to serve it over HTTPS.',
+  },
+  'no-e2ee': {
+    title: 'This browser cannot encrypt the call',
+    text: 'xroom encrypts every picture and sound end to end, so that nobody running the server can see or hear them. ' +
+      'This browser lacks the part of WebRTC that does it (encoded transforms), and xroom never makes a call it cannot encrypt.',
+    help: 'Open the link in a current Chrome, Edge or Safari.',
   },
   left: {
     title: 'You left the call',
@@ -173,10 +207,10 @@ function icon(symbol, cls = 'icon') {
 }
 
 /**
- * @typedef {{name: string, mic: boolean, cam: boolean, screen: boolean, badge?: Badge}} TileInfo
+ * @typedef {{name: string, mic: boolean, cam: boolean, screen: boolean, badge?: Badge, lock?: Lock, safety?: string}} TileInfo
  * @typedef {{el: HTMLElement, video: HTMLVideoElement, avatar: HTMLElement, name: HTMLElement,
- *   badge: HTMLElement, self: boolean, info: TileInfo, videoLive: boolean, stream: MediaStream | null,
- *   unwatch: () => void}} Tile
+ *   badge: HTMLElement, sec: HTMLElement | null, code: HTMLElement | null, self: boolean, info: TileInfo,
+ *   videoLive: boolean, stream: MediaStream | null, unwatch: () => void}} Tile
  */
 
 /** @extends {Emitter<Actions>} */
@@ -213,6 +247,7 @@ export class RoomView extends Emitter {
       btnCam: $('btn-cam'),
       btnScreen: /** @type {HTMLButtonElement} */ ($('btn-screen')),
       btnCopy: $('btn-copy'),
+      btnHide: $('btn-hide'),
       btnLeave: $('btn-leave'),
       messageH: $('message-h'),
       messageText: $('message-text'),
@@ -244,6 +279,7 @@ export class RoomView extends Emitter {
     e.btnCam.addEventListener('click', () => this.emit('toggle-cam', {}));
     e.btnScreen.addEventListener('click', () => this.emit('toggle-screen', {}));
     e.btnCopy.addEventListener('click', () => this.emit('copy', {}));
+    e.btnHide.addEventListener('click', () => this.emit('toggle-hide', {}));
     e.btnLeave.addEventListener('click', () => this.emit('leave', {}));
     e.messageRetry.addEventListener('click', () => this.emit('retry', {}));
     e.messageAlt.addEventListener('click', () => this.emit('alt', {}));
@@ -421,10 +457,26 @@ export class RoomView extends Emitter {
     badge.className = 'badge';
     info.append(mic, name, badge);
     el.append(video, off, info);
+    /** @type {HTMLElement | null} */
+    let sec = null;
+    /** @type {HTMLElement | null} */
+    let code = null;
+    if (!self) {
+      // The lock and the safety code of this pair: compared aloud, the
+      // same on both screens when nobody is in the middle.
+      sec = document.createElement('span');
+      sec.className = 'tile-sec';
+      sec.setAttribute('aria-hidden', 'true'); // the tile's label says it
+      sec.append(icon('i-lock', 'icon on'), icon('i-lock-open', 'icon off'));
+      code = document.createElement('span');
+      code.className = 'tile-sec-code';
+      sec.append(code);
+      el.append(sec);
+    }
     /** @type {Tile} */
     const tile = {
-      el, video, avatar, name, badge, self, stream: null, videoLive: false, unwatch: () => {},
-      info: { name: '', mic: true, cam: true, screen: false, badge: self ? undefined : 'connecting' },
+      el, video, avatar, name, badge, sec, code, self, stream: null, videoLive: false, unwatch: () => {},
+      info: { name: '', mic: true, cam: true, screen: false, badge: self ? undefined : 'connecting', lock: self ? undefined : 'pending', safety: '' },
     };
     this.tiles.set(id, tile);
     if (self) this.el.grid.prepend(el); else this.el.grid.append(el);
@@ -511,11 +563,18 @@ export class RoomView extends Emitter {
     } else {
       t.badge.hidden = true;
     }
+    if (t.sec && t.code && info.lock) {
+      t.sec.dataset.lock = info.lock;
+      t.el.dataset.lock = info.lock;
+      t.code.textContent = info.lock === 'secure' ? info.safety ?? '' : LOCK_TEXT[info.lock];
+      t.sec.title = lockHelp(info.lock, t.info.name || 'this person', info.safety ?? '');
+    }
     const parts = [name];
     if (!info.mic) parts.push('muted');
     if (info.screen) parts.push('sharing the screen');
     else if (!info.cam) parts.push('camera off');
     if (info.badge) parts.push(`connection ${BADGE_TEXT[info.badge]}`);
+    if (info.lock) parts.push(info.lock === 'secure' && info.safety ? `encrypted, safety code ${info.safety}` : LOCK_TEXT[info.lock]);
     t.el.setAttribute('aria-label', parts.join(', '));
   }
 
@@ -542,6 +601,21 @@ export class RoomView extends Emitter {
     const { width, cols } = tileGeometry(this.tiles.size, w, h, gap);
     g.style.setProperty('--tile-w', `${Math.floor(width)}px`);
     g.dataset.cols = String(cols);
+  }
+
+  /**
+   * The "hide my address" switch: usable only when the server offers a
+   * relay (TURN); otherwise shown disabled, saying why.
+   * @param {{available: boolean, on: boolean}} s
+   */
+  setHideAddress(s) {
+    const b = this.el.btnHide;
+    b.setAttribute('aria-pressed', String(s.available && s.on));
+    b.setAttribute('aria-disabled', String(!s.available));
+    b.classList.toggle('is-active', s.available && s.on);
+    b.title = !s.available ? HIDE_UNAVAILABLE
+      : s.on ? 'Your address is hidden: the others see only the relay\'s. Click to connect directly again.'
+        : 'Hide my address: connect through the server\'s relay, so the others never see your network address';
   }
 
   /** @param {string} text  '' hides it */
