@@ -243,7 +243,9 @@ async function join() {
     const p = mesh.peers.get(t);
     if (!p) return;
     const fresh = !ui.tiles.get(t)?.info.name && p.remote.name;
-    ui.updateTile(t, { ...p.remote, badge: p.badge, ...e2ee.status(t) });
+    // A relay that gives nothing fails the tile at once (it keeps retrying).
+    const badge = p.relayProblem ? 'failed' : p.badge;
+    ui.updateTile(t, { ...p.remote, badge, problem: p.relayProblem ? 'turn' : '', ...e2ee.status(t) });
     if (!page.callConnected && (p.badge === 'direct' || p.badge === 'relayed')) {
       page.callConnected = true; // an experiment goal, once per page
       goal('call-connected');

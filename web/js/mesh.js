@@ -352,6 +352,10 @@ class Peer {
     };
     /** @type {{iceRestarts: number, rebuilds: number, negotiations: number, candidatesSent: Record<string, number>}} */
     this.counters = { iceRestarts: 0, rebuilds: 0, negotiations: 0, candidatesSent: {} };
+    /** Relay-only, and the relay server gave this connection no candidate. */
+    this.relayProblem = false;
+    /** Relay candidates gathered by the current connection. */
+    this.relayGathered = 0;
     /** @type {Record<string, ReturnType<typeof setTimeout> | undefined>} */
     this.timers = {};
     // Per connection; build() sets them again for each new RTCPeerConnection.
@@ -447,8 +451,28 @@ class Peer {
         await this.offer();
       });
     });
+    this.relayGathered = 0;
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc !== this.pc || pc.iceGatheringState !== 'complete') return;
+      // Relay only, and the TURN server answered nothing usable (down,
+      // wrong secret, expired credentials): say so now instead of a tile
+      // that waits for minutes.
+      const problem = this.mesh.relayOnly && this.relayGathered === 0;
+      if (problem !== this.relayProblem) {
+        this.relayProblem = problem;
+        if (problem) console.warn('xroom: relay-only, but the TURN server gave no candidate');
+        this.mesh.emit('peer-updated', { tab: this.tab });
+      }
+    });
     pc.addEventListener('icecandidate', ({ candidate }) => {
       if (pc !== this.pc || !candidate || !candidate.candidate) return;
+      if (candidate.type === 'relay') {
+        this.relayGathered += 1;
+        if (this.relayProblem) {
+          this.relayProblem = false;
+          this.mesh.emit('peer-updated', { tab: this.tab });
+        }
+      }
       if (this.mesh.relayOnly && candidate.type !== 'relay') return; // our address stays ours
       const sent = this.counters.candidatesSent;
       const type = candidate.type ?? 'unknown';
@@ -945,6 +969,7 @@ class Peer {
       gen: this.gen,
       polite: this.polite,
       badge: this.badge,
+      relayProblem: this.relayProblem,
       connectionState: this.pc.connectionState,
       descUfrag: localUfrag(this.pc),
       signalingState: this.pc.signalingState,

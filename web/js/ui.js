@@ -52,6 +52,13 @@ function lockHelp(lock, name, safety) {
 export const HIDE_UNAVAILABLE = 'Hiding your address needs a relay (TURN) server, and this server has none configured: ' +
   'the others connect to your network address directly.';
 
+/** What a failed tile says, by cause. */
+const FAILED_NOTE = Object.freeze({
+  '': 'No connection to this person yet. Retrying…',
+  turn: 'Could not connect through the relay (TURN) server: it did not answer or refused this call. ' +
+    'Your address stays hidden; switch off “hide my address” to try a direct connection.',
+});
+
 const BADGE_HELP = Object.freeze({
   connecting: 'Connecting to this person',
   direct: 'Connected directly, browser to browser',
@@ -207,9 +214,10 @@ function icon(symbol, cls = 'icon') {
 }
 
 /**
- * @typedef {{name: string, mic: boolean, cam: boolean, screen: boolean, badge?: Badge, lock?: Lock, safety?: string}} TileInfo
+ * @typedef {{name: string, mic: boolean, cam: boolean, screen: boolean, badge?: Badge, lock?: Lock, safety?: string,
+ *   problem?: '' | 'turn'}} TileInfo
  * @typedef {{el: HTMLElement, video: HTMLVideoElement, avatar: HTMLElement, name: HTMLElement,
- *   badge: HTMLElement, sec: HTMLElement | null, code: HTMLElement | null, self: boolean, info: TileInfo,
+ *   badge: HTMLElement, note: HTMLElement, sec: HTMLElement | null, code: HTMLElement | null, self: boolean, info: TileInfo,
  *   videoLive: boolean, stream: MediaStream | null, unwatch: () => void}} Tile
  */
 
@@ -445,7 +453,11 @@ export class RoomView extends Emitter {
     const avatar = document.createElement('span');
     avatar.className = 'avatar';
     avatar.setAttribute('aria-hidden', 'true');
-    off.append(avatar);
+    // Why there is no picture, when the connection itself failed.
+    const note = document.createElement('p');
+    note.className = 'tile-note';
+    note.hidden = true;
+    off.append(avatar, note);
     const info = document.createElement('div');
     info.className = 'tile-info';
     const mic = document.createElement('span');
@@ -475,7 +487,7 @@ export class RoomView extends Emitter {
     }
     /** @type {Tile} */
     const tile = {
-      el, video, avatar, name, badge, sec, code, self, stream: null, videoLive: false, unwatch: () => {},
+      el, video, avatar, name, badge, note, sec, code, self, stream: null, videoLive: false, unwatch: () => {},
       info: { name: '', mic: true, cam: true, screen: false, badge: self ? undefined : 'connecting', lock: self ? undefined : 'pending', safety: '' },
     };
     this.tiles.set(id, tile);
@@ -563,6 +575,9 @@ export class RoomView extends Emitter {
     } else {
       t.badge.hidden = true;
     }
+    const note = info.badge === 'failed' ? FAILED_NOTE[info.problem || ''] : '';
+    t.note.hidden = !note;
+    t.note.textContent = note;
     if (t.sec && t.code && info.lock) {
       t.sec.dataset.lock = info.lock;
       t.el.dataset.lock = info.lock;
