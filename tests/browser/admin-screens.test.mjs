@@ -1,0 +1,81 @@
+// What people in a call see when the operator acts through the room admin
+// API: a locked room refuses newcomers with its own screen while the call
+// goes on; a kicked person and everyone in a closed room get a clear screen
+// (never a frozen call), and the others are not disturbed by a kick.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { artifactPath, joinPage, launch, openPage, roomLink, stats, startDaemon, waitMediaFlowing } from './util.mjs';
+
+const TOKEN = 'screens-admin-token';
+
+async function admin(d, method, path, body) {
+  const r = await fetch(`${d.origin}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null };
+}
+
+async function messageOf(page) {
+  await page.locator('#screen-message').waitFor({ state: 'visible', timeout: 15000 });
+  return page.locator('#message-h').textContent();
+}
+
+const roomIdOf = (link) => link.split('/')[2].split(/[?#]/)[0];
+
+describe('operator actions as the people in a call see them', () => {
+  let browser;
+  let d;
+  before(async () => {
+    browser = await launch();
+    d = await startDaemon({ admin: { token_sha256: createHash('sha256').update(TOKEN).digest('hex') } });
+  });
+  after(async () => {
+    await browser?.close();
+    await d?.stop();
+  });
+
+  test('locked: the newcomer sees "This room is locked"; the call goes on', async () => {
+    const link = roomLink();
+    const a = await joinPage(browser, d, link, { name: 'Ada' });
+    const b = await joinPage(browser, d, link, { name: 'Bob' });
+    await waitMediaFlowing([a, b]);
+    assert.equal((await admin(d, 'PUT', `/api/rooms/${roomIdOf(link)}`, { locked: true, title: 'Standup' })).status, 200);
+    const c = await openPage(browser, d, link, { name: 'Cy' });
+    await c.page.getByRole('button', { name: 'Join', exact: true }).click();
+    assert.equal(await messageOf(c.page), 'This room is locked');
+    await c.page.screenshot({ path: artifactPath('room-locked.png') });
+    await waitMediaFlowing([a, b]);
+    for (const p of [a, b, c]) await p.context.close();
+  });
+
+  test('kicked: that person sees the removal screen; the others carry on', async () => {
+    const link = roomLink();
+    const a = await joinPage(browser, d, link, { name: 'Ada' });
+    const b = await joinPage(browser, d, link, { name: 'Bob' });
+    const c = await joinPage(browser, d, link, { name: 'Cy' });
+    await waitMediaFlowing([a, b, c]);
+    const cid = (await stats(c.page)).peerId;
+    assert.match(String(cid), /^[A-Za-z0-9_-]{16}$/, 'the test hook names the page\'s peer id');
+    const r = await admin(d, 'POST', `/api/rooms/${roomIdOf(link)}/kick`, { peer: cid });
+    assert.equal(r.status, 200);
+    assert.equal(await messageOf(c.page), 'You were removed from the room');
+    assert.equal((await stats(c.page)).local.cam, false, 'the camera is released');
+    await waitMediaFlowing([a, b]);
+    for (const p of [a, b, c]) await p.context.close();
+  });
+
+  test('closed: everyone sees "The room was closed"', async () => {
+    const link = roomLink();
+    const a = await joinPage(browser, d, link, { name: 'Ada' });
+    const b = await joinPage(browser, d, link, { name: 'Bob' });
+    await waitMediaFlowing([a, b]);
+    assert.equal((await admin(d, 'DELETE', `/api/rooms/${roomIdOf(link)}`)).status, 200);
+    for (const p of [a, b]) assert.equal(await messageOf(p.page), 'The room was closed');
+    for (const p of [a, b]) await p.context.close();
+  });
+});
