@@ -89,6 +89,11 @@ struct xr_exp *xr_exp_new(void)
 	return e;
 }
 
+static void free_counter(struct xr_map_node *n)
+{
+	free(xr_container_of(n, struct counter, node));
+}
+
 static void wipe_day(struct xr_exp *e)
 {
 	sodium_memzero(e->salt, sizeof(e->salt));
@@ -106,14 +111,7 @@ void xr_exp_free(struct xr_exp *e)
 	if (!e)
 		return;
 	wipe_day(e);
-	for (size_t i = 0; i < e->counters.nslots; i++) {
-		struct xr_map_node *n = e->counters.slots[i], *next;
-		for (; n; n = next) {
-			next = n->next;
-			free(xr_container_of(n, struct counter, node));
-		}
-	}
-	xr_map_free(&e->counters);
+	xr_map_drain(&e->counters, free_counter);
 	free(e);
 }
 
@@ -547,14 +545,7 @@ int xr_exp_load(struct xr_exp *e, const char *dir, int64_t today, char *err,
 		snprintf(err, errlen, "%s/%s refused (%s); kept as %s and "
 			 "counting starts from zero", dir, COUNTERS_FILE, why,
 			 moved[0] ? moved : "(could not be moved)");
-		for (size_t i = 0; i < e->counters.nslots; i++) {
-			struct xr_map_node *n = e->counters.slots[i], *next;
-			for (; n; n = next) {
-				next = n->next;
-				free(xr_container_of(n, struct counter, node));
-			}
-		}
-		xr_map_free(&e->counters);
+		xr_map_drain(&e->counters, free_counter);
 	} else if (rc && rc != -ENOENT) {
 		snprintf(err, errlen, "%s/%s: %s", dir, COUNTERS_FILE, strerror(-rc));
 		out = rc;

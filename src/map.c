@@ -39,6 +39,19 @@ void xr_map_free(struct xr_map *m)
 	xr_map_init(m);
 }
 
+void xr_map_drain(struct xr_map *m, void (*fn)(struct xr_map_node *n))
+{
+	for (size_t i = 0; i < m->nslots; i++) {
+		struct xr_map_node *e = m->slots[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			fn(e);
+		}
+	}
+	xr_map_free(m);
+}
+
 static int grow(struct xr_map *m)
 {
 	size_t n = m->nslots ? m->nslots * 2 : 16;

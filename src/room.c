@@ -39,20 +39,19 @@ static void room_free(struct xr_hub *hub, struct xr_room *r)
 	free(r);
 }
 
+static void free_room_node(struct xr_map_node *n)
+{
+	struct xr_room *r = xr_container_of(n, struct xr_room, node);
+
+	free(r->peers);
+	free(r);
+}
+
 void xr_hub_free(struct xr_hub *hub)
 {
 	if (!hub)
 		return;
-	for (size_t i = 0; i < hub->rooms.nslots; i++) {
-		struct xr_map_node *n = hub->rooms.slots[i], *next;
-		for (; n; n = next) {
-			struct xr_room *r = xr_container_of(n, struct xr_room, node);
-			next = n->next;
-			free(r->peers);
-			free(r);
-		}
-	}
-	xr_map_free(&hub->rooms);
+	xr_map_drain(&hub->rooms, free_room_node);
 	xr_map_free(&hub->peers);
 	sodium_memzero(hub->vkey, sizeof(hub->vkey));
 	free(hub);

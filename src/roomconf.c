@@ -17,16 +17,14 @@
 
 void xr_roomconf_init(struct xr_roomconfs *rc) { xr_map_init(&rc->map); }
 
+static void free_entry(struct xr_map_node *n)
+{
+	free(xr_container_of(n, struct xr_roomconf_entry, node));
+}
+
 void xr_roomconf_free(struct xr_roomconfs *rc)
 {
-	for (size_t i = 0; i < rc->map.nslots; i++) {
-		struct xr_map_node *n = rc->map.slots[i], *next;
-		for (; n; n = next) {
-			next = n->next;
-			free(xr_container_of(n, struct xr_roomconf_entry, node));
-		}
-	}
-	xr_map_free(&rc->map);
+	xr_map_drain(&rc->map, free_entry);
 }
 
 static struct xr_roomconf_entry *find(const struct xr_roomconfs *rc,

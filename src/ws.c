@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "xroom/http.h"
+#include "xroom/ice.h"
 #include "xroom/log.h"
 #include "xroom/proto.h"
 #include "xroom/room.h"
@@ -52,8 +53,6 @@ void xr_ws_hub_ops(struct xr_hub_ops *ops, void *ctx)
 	ops->now_s = wall_now;
 	ops->ctx = ctx;
 }
-
-#include "xroom/ice.h"
 
 static char *ice_json(void *ctx)
 {

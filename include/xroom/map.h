@@ -24,6 +24,8 @@ struct xr_map {
 void xr_map_init(struct xr_map *m);
 /* Frees the slot table; nodes belong to their owners and are not touched. */
 void xr_map_free(struct xr_map *m);
+/* Calls fn on every node (fn may free it), then frees the slot table. */
+void xr_map_drain(struct xr_map *m, void (*fn)(struct xr_map_node *n));
 /* Inserts n, whose key must stay valid while it is in the map and must not
  * already be present. Returns 0 or -ENOMEM. */
 int xr_map_insert(struct xr_map *m, struct xr_map_node *n, const char *key,
