@@ -33,10 +33,12 @@ import {
   PEER_ID_RE, SUBPROTOCOL, XROOMD, healthz, metrics, roomId, sleep, startDaemon, waitFor,
 } from './harness.mjs';
 
-/** Worst control-room relay latency allowed in any case (shared 2-core machine). */
-const CONTROL_MAX_LATENCY_MS = 250;
-const CONTROL_INTERVAL_MS = 5;
 const IS_ASAN = /asan/i.test(XROOMD);
+/** Worst control-room relay latency allowed in any case (shared 2-core
+ * machine; an ASan build does everything several times slower, and a
+ * thousand slow clients are the worst case: 400 ms was seen there). */
+const CONTROL_MAX_LATENCY_MS = IS_ASAN ? 1000 : 250;
+const CONTROL_INTERVAL_MS = 5;
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 const report = {}; // case name -> figures (written to $ABUSE_REPORT at exit)
