@@ -5,6 +5,8 @@
 // page's state (in the call or not) and nothing else: each job lives in
 // its module.
 
+import { Chat, DataLink } from './chat.js';
+import { ChatView } from './chat-view.js';
 import { E2ee, e2eeSupported } from './e2ee.js';
 import { parseRoomLink, randomId } from './ids.js';
 import { LevelMeter, Media, SpeakingDetector, webrtcSupported } from './media.js';
@@ -21,15 +23,16 @@ const SELF = 'self';
 const ENDS_CALL = new Set(['kicked', 'room-closed', 'room-expired', 'bad-room']);
 
 const ui = new RoomView();
+const chatView = new ChatView();
 const media = new Media();
 /** This tab's id: random per page load, carried in every signal so that peers recognise us after a rejoin. */
 const tab = randomId(12);
 
 /** @type {{link: {id: string, secret: string} | null, sig: Signaling | null, mesh: Mesh | null,
- *   e2ee: E2ee | null, e2eeReady: Promise<E2ee> | null, broken: boolean, turn: boolean,
+ *   e2ee: E2ee | null, chat: Chat | null, e2eeReady: Promise<E2ee> | null, broken: boolean, turn: boolean,
  *   inCall: boolean, callConnected: boolean, left: boolean, name: string, meter: LevelMeter | null, levelTimer: ReturnType<typeof setInterval> | undefined}} */
 const page = {
-  link: null, sig: null, mesh: null, e2ee: null, e2eeReady: null, broken: false, turn: false,
+  link: null, sig: null, mesh: null, e2ee: null, chat: null, e2eeReady: null, broken: false, turn: false,
   inCall: false, callConnected: false, left: false, name: '', meter: null, levelTimer: undefined,
 };
 
@@ -198,6 +201,12 @@ ui.on('toggle-hide', () => {
   ui.toast(on ? 'Hiding your address: reconnecting through the relay' : 'Connecting directly again');
 });
 ui.on('join', () => { join(); });
+ui.on('toggle-chat', () => { if (page.inCall) chatView.toggle(); });
+chatView.on('toggle', () => { if (page.inCall) chatView.toggle(); });
+chatView.on('send', ({ text }) => {
+  const r = page.chat?.send(text);
+  if (r?.ok) chatView.sent();
+});
 ui.on('retry', () => location.reload());
 ui.on('alt', async () => {
   // Join without devices: only watch and listen.
@@ -235,6 +244,17 @@ async function join() {
   page.mesh = mesh;
   page.e2ee = e2ee;
 
+  // Chat: sealed data channels, peer to peer; never through the server.
+  const link = new DataLink({
+    seal: (t, channel, value) => e2ee.data.sealJSON(t, channel, value),
+    open: (t, channel, bytes) => e2ee.data.openJSON(t, channel, bytes),
+  });
+  const chat = new Chat(link, tab);
+  page.chat = chat;
+  mesh.on('peer-channel', ({ tab: t, channel }) => link.attach(t, channel));
+  chat.on('message', ({ message }) => chatView.add(message, message.mine ? '' : mesh.peers.get(message.from)?.remote.name || 'Guest'));
+  chat.on('delivery', ({ message }) => chatView.delivery(message));
+
   mesh.on('peer-added', ({ tab: t }) => {
     ui.addTile(t, false);
   });
@@ -253,6 +273,8 @@ async function join() {
     if (fresh) ui.announce(`${p.remote.name} joined`);
   });
   mesh.on('peer-removed', ({ tab: t, reason }) => {
+    link.detach(t);
+    chat.peerGone(t);
     const name = ui.tiles.get(t)?.info.name || 'Someone';
     ui.removeTile(t);
     if (reason !== 'closed') ui.announce(`${name} left`);
@@ -313,6 +335,8 @@ function end() {
   page.mesh?.close();
   page.sig?.close();
   page.e2ee?.close();
+  page.chat?.close();
+  chatView.setOpen(false);
   page.meter?.stop();
   page.meter = null;
   media.stop();

@@ -21,6 +21,7 @@
 // gets a track. Media keys travel as `key` and `key-ack` signals.
 
 import { Emitter } from './emitter.js';
+import { DATA_CHANNEL } from './chat.js';
 import { capsFor } from './governor.js';
 import { SpeakingDetector } from './media.js';
 
@@ -79,6 +80,7 @@ const LEVELS_MS = 150;
  *   'peer-removed': {tab: string, reason: string},
  *   'peer-updated': {tab: string},
  *   'peer-stream': {tab: string, stream: MediaStream},
+ *   'peer-channel': {tab: string, channel: RTCDataChannel},
  *   levels: {levels: Map<string, {level: number, speaking: boolean}>},
  * }} MeshEvents
  */
@@ -366,6 +368,8 @@ class Peer {
     this.recvAudio = /** @type {never} */ (null);
     /** @type {RTCRtpTransceiver} */
     this.recvVideo = /** @type {never} */ (null);
+    /** @type {RTCDataChannel} the sealed data channel (chat.js) */
+    this.channel = /** @type {never} */ (null);
     /** what the peer sends us: the tracks of recvAudio and recvVideo */
     /** @type {MediaStream} */
     this.stream = /** @type {never} */ (null);
@@ -421,6 +425,9 @@ class Peer {
     // is skipped by Chromium.
     this.mesh.guard.protectReceiver(this.tab, recvAudio, 'audio');
     this.mesh.guard.protectReceiver(this.tab, recvVideo, 'video');
+    // The sealed data channel (chat, files): negotiated with a fixed id, so
+    // it exists on both sides before any offer, without signaling.
+    this.channel = pc.createDataChannel(DATA_CHANNEL.label, { negotiated: true, id: DATA_CHANNEL.id, ordered: true });
     this.pc = pc;
     this.recvAudio = recvAudio;
     this.recvVideo = recvVideo;
@@ -491,6 +498,7 @@ class Peer {
     pc.addEventListener('connectionstatechange', () => {
       if (pc === this.pc) this.onConnectionState(pc.connectionState);
     });
+    this.mesh.emit('peer-channel', { tab: this.tab, channel: this.channel });
     this.armConnectTimeout();
     if (expectOffer) {
       this.timers.offerWait = setTimeout(() => {

@@ -7,7 +7,7 @@
 
 /**
  * @param {{tab: string, page: {mesh: import('./mesh.js').Mesh | null, sig: import('./signaling.js').Signaling | null,
- *   e2ee: import('./e2ee.js').E2ee | null, inCall: boolean},
+ *   e2ee: import('./e2ee.js').E2ee | null, chat: import('./chat.js').Chat | null, inCall: boolean},
  *   media: import('./media.js').Media, ui: import('./ui.js').RoomView}} ctx
  */
 export function installTestHook(ctx) {
@@ -81,6 +81,10 @@ export function installTestHook(ctx) {
       }
       maxGap = Math.max(maxGap, performance.now() - lastAt);
       return { maxGapMs: Math.round(maxGap), frames: last - first };
+    },
+    /** Chat counters (messages, sealed data-channel messages sent/received/refused), never the text. */
+    chat() {
+      return page.chat ? page.chat.snapshot() : null;
     },
     /** Drops the signaling socket as a network blip would (it reconnects by itself). */
     dropSignaling() {

@@ -13,7 +13,7 @@ import { Emitter } from './emitter.js';
  * @typedef {{
  *   join: {}, 'toggle-mic': {}, 'toggle-cam': {}, 'toggle-screen': {}, copy: {}, leave: {},
  *   retry: {}, alt: {}, 'select-camera': {id: string}, 'select-mic': {id: string}, name: {name: string},
- *   gesture: {}, 'toggle-hide': {},
+ *   gesture: {}, 'toggle-hide': {}, 'toggle-chat': {},
  * }} Actions
  */
 
@@ -298,13 +298,13 @@ export class RoomView extends Emitter {
     document.addEventListener('keydown', gesture, { once: true, capture: true });
   }
 
-  /** Keyboard shortcuts of the call: M, V, S, L. @param {KeyboardEvent} ev */
+  /** Keyboard shortcuts of the call: M, V, S, C, L. @param {KeyboardEvent} ev */
   onKey(ev) {
     if (this.screen !== 'call' || ev.ctrlKey || ev.metaKey || ev.altKey || ev.repeat) return;
     const t = /** @type {HTMLElement | null} */ (ev.target);
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
     /** @type {Record<string, keyof Actions>} */
-    const keys = { m: 'toggle-mic', v: 'toggle-cam', s: 'toggle-screen', l: 'leave' };
+    const keys = { m: 'toggle-mic', v: 'toggle-cam', s: 'toggle-screen', c: 'toggle-chat', l: 'leave' };
     const action = keys[ev.key.toLowerCase()];
     if (!action) return;
     ev.preventDefault();
