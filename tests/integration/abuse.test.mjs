@@ -1246,8 +1246,11 @@ describe('abuse', { concurrency: true }, () => {
         const after = closes.map((c) => (c.at - t0) / 1000);
         for (const c of closes) assert.equal(c.code, 1008);
         for (const s of after) assert.ok(s >= 9.5 && s <= 12.5, `closed after ${s} s`);
+        // None of the 20 silent upgrades is left. (Control rooms of cases
+        // running beside this one may be starting or ending: at most theirs.)
         const m = await metrics(d);
-        assert.equal(m.get('xroom_connections'), controlConns(d), 'only the control rooms are left');
+        assert.ok(m.get('xroom_connections') <= controlConns(d),
+          `only control rooms are left: ${m.get('xroom_connections')} connections, control rooms hold ${controlConns(d)}`);
         const unfinishedEnds = await Promise.all(unfinished.map((s) => s.waitEnd(25000 - (Date.now() - t0)).then(
           (at) => (at - t0) / 1000, () => null)));
         const fig = {
