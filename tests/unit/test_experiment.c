@@ -23,6 +23,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -70,31 +72,12 @@ static int setup(void **state)
 
 	if (!f || sodium_init() < 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/xroom-exp-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (test_mkdtemp(f->dir, sizeof(f->dir), "exp")) {
 		free(f);
 		return -1;
 	}
 	*state = f;
 	return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[512];
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
 }
 
 static int teardown(void **state)
@@ -107,7 +90,7 @@ static int teardown(void **state)
 	xr_config_free(&f->c2);
 	free(f->report);
 	json_decref(f->json);
-	rm_tree(f->dir);
+	test_rm_tree(f->dir);
 	free(f);
 	return 0;
 }
@@ -352,7 +335,7 @@ static void split_within_tolerance(struct fx *f, unsigned char seed)
 	static const char *const exps[] = { "half", "thirds", "zero" };
 	unsigned char key[XR_VISITOR_KEY_BYTES];
 
-	rm_tree(f->dir);
+	test_rm_tree(f->dir);
 	assert_int_equal(mkdir(f->dir, 0700), 0);
 	write_salt(f->dir, D0, seed);
 	xr_exp_free(f->e);
@@ -761,7 +744,7 @@ static void refuse_one(struct fx *f, damage_fn fn)
 	FILE *fp;
 	int n;
 
-	rm_tree(f->dir);
+	test_rm_tree(f->dir);
 	assert_int_equal(mkdir(f->dir, 0700), 0);
 	e = xr_exp_new();
 	xr_exp_roll(e, D0);
@@ -843,7 +826,7 @@ static void bad_content_refused(void **state)
 		struct xr_exp *e;
 		int n;
 
-		rm_tree(f->dir);
+		test_rm_tree(f->dir);
 		assert_int_equal(mkdir(f->dir, 0700), 0);
 		assert_int_equal(xr_store_write(f->dir, "experiments.json", bodies[i],
 						strlen(bodies[i])), 0);
@@ -1039,7 +1022,7 @@ static void crash_during_save_counts_nobody_twice(void **state)
 		char err[2048];
 		int n;
 
-		rm_tree(f->dir);
+		test_rm_tree(f->dir);
 		assert_int_equal(mkdir(f->dir, 0700), 0);
 		write_salt(f->dir, D0, 3);
 		xr_exp_free(f->e);
@@ -1119,7 +1102,7 @@ static void crash_then_new_day_leaves_no_salt(void **state)
 	for (int k = 0; crashed; k++) {
 		char err[2048], which[256];
 
-		rm_tree(f->dir);
+		test_rm_tree(f->dir);
 		assert_int_equal(mkdir(f->dir, 0700), 0);
 		write_salt(f->dir, D0, 11);
 		xr_exp_free(f->e);

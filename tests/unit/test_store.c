@@ -11,6 +11,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,8 +36,7 @@ static int setup(void **state)
 
 	if (!f || sodium_init() < 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/xroom-store-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (test_mkdtemp(f->dir, sizeof(f->dir), "store")) {
 		free(f);
 		return -1;
 	}
@@ -43,33 +44,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static void rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[512];
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		struct stat st;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-			rm_tree(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	rm_tree(f->dir);
+	test_rm_tree(f->dir);
 	free(f);
 	return 0;
 }
