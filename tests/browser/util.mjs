@@ -16,7 +16,8 @@ export { sleep };
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const XROOMD = process.env.XROOMD || join(REPO_ROOT, 'build', 'xroomd');
-export const WEB_ROOT = join(REPO_ROOT, 'web');
+/** What the daemons serve: web/, or XROOM_WEB_ROOT (a copy under work, say). */
+export const WEB_ROOT = process.env.XROOM_WEB_ROOT || join(REPO_ROOT, 'web');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 /** Where screenshots of a run go. */
 export const ARTIFACTS = process.env.XROOM_ARTIFACTS || join(tmpdir(), 'xroom-artifacts');

@@ -10,16 +10,18 @@
 // payload-type maps come from e2ee.js by message; so do requests for the
 // counters.
 
-import { IvSource, clearBytes, codecOf, keyIdOf, openFrame, plainLength, sealFrame } from './frame-crypto.js';
+import { IvSource, codecOf, parseSealed, sealFor } from './frame-crypto.js';
 
 /** @typedef {import('./frame-crypto.js').Kind} Kind */
 /** @typedef {{role: 'encrypt' | 'decrypt', kind: Kind, tab: string}} TransformOptions */
 /**
  * Per remote tab and kind: frames we sealed for it, frames from it opened;
- * frames from it refused because they did not authenticate, or for want
- * of a key; frames of ours dropped because we had no key yet.
+ * frames from it refused because they did not authenticate (in all, and
+ * per kind), or for want of a key; frames of ours dropped because we had
+ * no key yet; when a frame from it last opened (in all, and per kind).
  * @typedef {{encAudio: number, encVideo: number, decAudio: number, decVideo: number, authFailed: number,
- *   noKey: number, dropped: number, keyId: number, lastOkAt: number, codecs: string[]}} Counters
+ *   noKey: number, dropped: number, keyId: number, lastOkAt: number, codecs: string[],
+ *   failed: {audio: number, video: number}, okAt: {audio: number, video: number}}} Counters
  */
 
 const scope = /** @type {any} */ (globalThis);
@@ -37,7 +39,8 @@ const counters = new Map();
 function countersOf(tab) {
   let c = counters.get(tab);
   if (!c) {
-    c = { encAudio: 0, encVideo: 0, decAudio: 0, decVideo: 0, authFailed: 0, noKey: 0, dropped: 0, keyId: -1, lastOkAt: 0, codecs: [] };
+    c = { encAudio: 0, encVideo: 0, decAudio: 0, decVideo: 0, authFailed: 0, noKey: 0, dropped: 0, keyId: -1, lastOkAt: 0, codecs: [],
+      failed: { audio: 0, video: 0 }, okAt: { audio: 0, video: 0 } };
     counters.set(tab, c);
   }
   return c;
@@ -81,8 +84,7 @@ async function encrypt(frame, out, opt) {
   }
   const codec = codecOfFrame(frame, opt.kind, opt.tab);
   noteCodec(c, codec);
-  const clear = clearBytes(codec, typeOf(frame), data.length);
-  const sealed = await sealFrame(k.key, k.id, k.iv.next(), data, clear, opt.kind);
+  const sealed = await sealFor(codec, typeOf(frame), k.key, k.id, k.iv.next(), data, opt.kind);
   frame.data = /** @type {ArrayBuffer} */ (sealed.buffer);
   if (opt.kind === 'audio') c.encAudio += 1; else c.encVideo += 1;
   out.enqueue(frame);
@@ -100,24 +102,30 @@ async function decrypt(frame, out, opt) {
     out.enqueue(frame);
     return;
   }
-  const keyId = keyIdOf(data);
-  const key = keyId < 0 ? undefined : recvKeys.get(opt.tab)?.get(keyId);
+  const codec = codecOfFrame(frame, opt.kind, opt.tab);
+  const sealed = parseSealed(codec, typeOf(frame), data, opt.kind);
+  const key = sealed.keyId < 0 ? undefined : recvKeys.get(opt.tab)?.get(sealed.keyId);
   if (!key) {
-    if (keyId < 0) c.authFailed += 1; else c.noKey += 1;
+    if (sealed.keyId < 0) {
+      c.authFailed += 1;
+      c.failed[opt.kind] += 1;
+    } else {
+      c.noKey += 1;
+    }
     return;
   }
-  const codec = codecOfFrame(frame, opt.kind, opt.tab);
   noteCodec(c, codec);
-  const clear = clearBytes(codec, typeOf(frame), plainLength(data.length));
-  const plain = await openFrame(key, data, clear, opt.kind);
+  const plain = await sealed.open(key);
   if (!plain) {
     c.authFailed += 1;
+    c.failed[opt.kind] += 1;
     return;
   }
   frame.data = /** @type {ArrayBuffer} */ (plain.buffer);
   if (opt.kind === 'audio') c.decAudio += 1; else c.decVideo += 1;
-  c.keyId = keyId;
+  c.keyId = sealed.keyId;
   c.lastOkAt = Date.now();
+  c.okAt[opt.kind] = c.lastOkAt;
   out.enqueue(frame);
 }
 

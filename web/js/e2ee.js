@@ -49,9 +49,10 @@ const HELPERS = ['video/rtx', 'video/red', 'video/ulpfec'];
 /**
  * @typedef {{lock: Lock, safety: string}} PeerSecurity
  * @typedef {{encAudio: number, encVideo: number, decAudio: number, decVideo: number, authFailed: number,
- *   noKey: number, dropped: number, keyId: number, lastOkAt: number, codecs: string[]}} Counters
+ *   noKey: number, dropped: number, keyId: number, lastOkAt: number, codecs: string[],
+ *   failed: {audio: number, video: number}, okAt: {audio: number, video: number}}} Counters
  * @typedef {{acked: number, sentId: number, sentAt: number, recvId: number, safety: string,
- *   fingerprints: string, lock: Lock, failedBefore: number, present: boolean, unsealed: string[],
+ *   fingerprints: string, lock: Lock, failedBefore: {audio: number, video: number}, present: boolean, unsealed: string[],
  *   retire: Set<ReturnType<typeof setTimeout>>}} PeerKeys
  * @typedef {{status: {tab: string}, rekeyed: {id: number, reason: string}}} E2eeEvents
  */
@@ -243,7 +244,7 @@ export class E2ee extends Emitter {
     let p = this.peers.get(tab);
     if (!p) {
       p = { acked: -1, sentId: -1, sentAt: 0, recvId: -1, safety: '', fingerprints: '', lock: 'pending',
-        failedBefore: 0, present: false, unsealed: [], retire: new Set() };
+        failedBefore: { audio: 0, video: 0 }, present: false, unsealed: [], retire: new Set() };
       this.peers.set(tab, p);
     }
     return p;
@@ -434,20 +435,27 @@ export class E2ee extends Emitter {
 
   /**
    * Secure: the peer acknowledged our current key, and we hold the key
-   * its frames use, and they authenticate. Alert: frames from it fail to
-   * authenticate and none has passed for 2 s, or ours to it could not be
-   * sealed. Pending otherwise.
+   * its frames use, and they authenticate. Alert: its audio or its video
+   * frames fail to authenticate and none of that kind has passed for 2 s
+   * (or ever), or ours to it could not be sealed. Pending otherwise.
    * @param {string} tab
    */
   updateLock(tab) {
     const p = this.peers.get(tab);
     if (!p) return;
     const c = this.counters[tab];
-    const failing = (!!c && c.authFailed > p.failedBefore && Date.now() - c.lastOkAt > 2000) || p.unsealed.length > 0;
+    // Per kind: frames refused lately and none of that kind opened for
+    // 2 s, or frames refused and never one of that kind opened (a lull in
+    // the refusals does not make that secure; audio opening does not make
+    // refused video secure).
+    const now = Date.now();
+    const refused = !!c && (/** @type {const} */ (['audio', 'video'])).some((k) =>
+      (c.failed[k] > p.failedBefore[k] && now - c.okAt[k] > 2000) || (c.failed[k] > 0 && c.okAt[k] === 0));
+    const failing = refused || p.unsealed.length > 0;
     const keysCurrent = p.acked === this.current.id && p.recvId >= 0 && (!c || c.keyId < 0 || c.keyId === p.recvId);
     /** @type {Lock} */
     const lock = failing ? 'alert' : keysCurrent ? 'secure' : 'pending';
-    if (c) p.failedBefore = c.authFailed;
+    if (c) p.failedBefore = { ...c.failed };
     if (lock !== p.lock) {
       p.lock = lock;
       this.emit('status', { tab });
@@ -496,13 +504,16 @@ export class E2ee extends Emitter {
 
 /**
  * Limits what `transceiver` may receive to the codecs frame-crypto.js has
- * rules for (VP8, Opus) and their helpers, when the browser has them.
+ * rules for (VP8 first, VP9, H.264, AV1; Opus) and their helpers, when the
+ * browser has them.
  * @param {RTCRtpTransceiver} transceiver
  * @param {'audio' | 'video'} kind
  */
 function preferCodecs(transceiver, kind) {
   const caps = globalThis.RTCRtpReceiver?.getCapabilities?.(kind)?.codecs ?? [];
-  const main = caps.filter((c) => SUPPORTED_CODECS.includes(c.mimeType.toLowerCase()));
+  const rank = (/** @type {RTCRtpCodec} */ c) => SUPPORTED_CODECS.indexOf(c.mimeType.toLowerCase());
+  // In the order of SUPPORTED_CODECS (VP8 first); sort() keeps each codec's profiles in order.
+  const main = caps.filter((c) => rank(c) >= 0).sort((a, b) => rank(a) - rank(b));
   if (main.length === 0 || !transceiver.setCodecPreferences) return;
   const helpers = caps.filter((c) => HELPERS.includes(c.mimeType.toLowerCase()));
   try {

@@ -24,6 +24,7 @@ import { Emitter } from './emitter.js';
 import { DATA_CHANNEL } from './chat.js';
 import { capsFor } from './governor.js';
 import { SpeakingDetector } from './media.js';
+import { tidySdp } from './sdp.js';
 
 /** @typedef {import('./wire.js').Message} Message */
 /** @typedef {import('./wire.js').PeerState} PeerState */
@@ -657,7 +658,20 @@ class Peer {
     this.ignoreOffer = !this.polite && collision;
     if (this.ignoreOffer) return;
     if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') return; // a stale answer
-    await pc.setRemoteDescription(description); // the polite side rolls back its own offer here
+    try {
+      // The polite side rolls back its own offer here.
+      await pc.setRemoteDescription({ type: description.type, sdp: tidySdp(description.sdp) });
+    } catch (e) {
+      if (description.type !== 'answer' || !pc.currentRemoteDescription) throw e;
+      // The answer to a renegotiation of a running connection cannot be
+      // applied: the connection would stay in have-local-offer, unable to
+      // negotiate again. Firefox answers an ICE restart with a DTLS role
+      // change, which Chromium refuses ("Failed to set SSL role"). A new
+      // connection starts over instead.
+      console.warn(`xroom: answer from ${this.tab} refused; rebuilding the connection`, e);
+      this.rebuild(this.gen + 1, true, true);
+      return;
+    }
     if (description.type === 'offer') {
       await this.adoptSenders();
       await pc.setLocalDescription();
