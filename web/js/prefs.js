@@ -1,7 +1,7 @@
 // @ts-check
 // prefs.js: what this browser remembers between visits, in localStorage and
-// nowhere else: the display name (one key, `xroom.profile`, which the user
-// card will own), the chosen devices and switches (`xroom.devices`), and
+// nowhere else: the display name (one key, `xroom.profile`, which holds the
+// user card too: card.js), the chosen devices and switches (`xroom.devices`), and
 // whether to hide our address behind the relay (`xroom.privacy`). Never the
 // room secret, never a room id. No DOM.
 

@@ -4,6 +4,7 @@
 // field opens a pasted room link of this server. The secret is made here
 // and travels only in the fragment, which browsers never send.
 
+import { CardEditor } from './card-view.js';
 import { newRoom, parseRoomLink, roomHref } from './ids.js';
 
 const REASONS = {
@@ -15,6 +16,7 @@ const REASONS = {
 };
 
 function init() {
+  new CardEditor().bindOpeners(['start-card']);
   const create = /** @type {HTMLButtonElement} */ (document.getElementById('create'));
   const form = /** @type {HTMLFormElement} */ (document.getElementById('open-link'));
   const input = /** @type {HTMLInputElement} */ (document.getElementById('link'));
