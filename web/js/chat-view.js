@@ -120,16 +120,7 @@ export class ChatView extends Emitter {
   add(m, name) {
     const li = document.createElement('li');
     li.className = m.mine ? 'chat-msg mine' : 'chat-msg';
-    const head = document.createElement('p');
-    head.className = 'chat-meta';
-    const who = document.createElement('span');
-    who.className = 'chat-from';
-    who.textContent = m.mine ? 'You' : name;
-    const time = document.createElement('time');
-    const at = new Date(m.at);
-    time.dateTime = at.toISOString();
-    time.textContent = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    head.append(who, ' ', time);
+    const head = ChatView.meta(m.mine ? 'You' : name, m.at);
     const body = document.createElement('p');
     body.className = 'chat-text';
     for (const part of splitLinks(m.text)) {
@@ -153,14 +144,42 @@ export class ChatView extends Emitter {
       this.states.set(m.id, state);
       this.delivery(m);
     }
+    this.append(li, m.mine);
+  }
+
+  /**
+   * Adds an item to the log (a message, a file transfer); one from someone
+   * else counts as unread while the panel is closed.
+   * @param {HTMLElement} li
+   * @param {boolean} mine
+   */
+  append(li, mine) {
     const log = this.el.log;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     log.append(li);
-    if (atBottom || m.mine) log.scrollTop = log.scrollHeight;
-    if (!m.mine && !this.open) {
+    if (atBottom || mine) log.scrollTop = log.scrollHeight;
+    if (!mine && !this.open) {
       this.unread += 1;
       this.renderBadge();
     }
+  }
+
+  /**
+   * The meta line of an item: who, and when.
+   * @param {string} who @param {number} at
+   */
+  static meta(who, at) {
+    const head = document.createElement('p');
+    head.className = 'chat-meta';
+    const from = document.createElement('span');
+    from.className = 'chat-from';
+    from.textContent = who;
+    const time = document.createElement('time');
+    const d = new Date(at);
+    time.dateTime = d.toISOString();
+    time.textContent = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    head.append(from, ' ', time);
+    return head;
   }
 
   /** @param {ChatMessage} m */

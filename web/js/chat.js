@@ -276,6 +276,14 @@ export class Chat extends Emitter {
     this.timers = new Set();
     link.handle('chat', (from, m) => this.onChat(from, /** @type {unknown} */ (m)));
     link.handle('chat-ack', (from, m) => this.onAck(from, /** @type {unknown} */ (m)));
+    // A peer whose channel was not open yet (still connecting, being
+    // rebuilt) gets what it missed as soon as it opens, while the message
+    // still waits for acknowledgements.
+    link.openListeners.add((t) => {
+      for (const m of this.mine.values()) {
+        if (!m.done && m.to.has(t) && !m.acked.has(t)) this.link.send(t, chatEnvelope(m.id, m.text));
+      }
+    });
   }
 
   /**
@@ -291,16 +299,16 @@ export class Chat extends Emitter {
     const message = { id, from: this.tab, mine: true, text, at: Date.now(), to: new Set(), acked: new Set(), done: false };
     const env = chatEnvelope(id, text);
     // Every peer we have a connection to counts: one whose channel is not
-    // open (still connecting, being rebuilt) does not get it, and the
-    // delivery state says so. There is no other way to send it.
-    let out = 0;
+    // open yet gets it if it opens before the acknowledgement timeout;
+    // otherwise the delivery state says it did not. There is no other way
+    // to send it (never through the server).
     for (const t of this.link.channels.keys()) {
       message.to.add(t);
-      if (this.link.send(t, env)) out += 1;
+      this.link.send(t, env);
     }
     this.history.push(message);
     this.mine.set(id, message);
-    if (out === 0) message.done = true;
+    if (message.to.size === 0) message.done = true;
     else {
       const timer = setTimeout(() => {
         this.timers.delete(timer);

@@ -22,6 +22,7 @@
 
 import { Emitter } from './emitter.js';
 import { DATA_CHANNEL } from './chat.js';
+import { FILE_CHANNEL } from './files.js';
 import { capsFor } from './governor.js';
 import { SpeakingDetector } from './media.js';
 import { tidySdp } from './sdp.js';
@@ -81,7 +82,7 @@ const LEVELS_MS = 150;
  *   'peer-removed': {tab: string, reason: string},
  *   'peer-updated': {tab: string},
  *   'peer-stream': {tab: string, stream: MediaStream},
- *   'peer-channel': {tab: string, channel: RTCDataChannel},
+ *   'peer-channel': {tab: string, channel: RTCDataChannel, files: RTCDataChannel},
  *   levels: {levels: Map<string, {level: number, speaking: boolean}>},
  * }} MeshEvents
  */
@@ -371,6 +372,8 @@ class Peer {
     this.recvVideo = /** @type {never} */ (null);
     /** @type {RTCDataChannel} the sealed data channel (chat.js) */
     this.channel = /** @type {never} */ (null);
+    /** @type {RTCDataChannel} the sealed file-transfer channel (files.js) */
+    this.fileChannel = /** @type {never} */ (null);
     /** what the peer sends us: the tracks of recvAudio and recvVideo */
     /** @type {MediaStream} */
     this.stream = /** @type {never} */ (null);
@@ -429,6 +432,9 @@ class Peer {
     // The sealed data channel (chat, files): negotiated with a fixed id, so
     // it exists on both sides before any offer, without signaling.
     this.channel = pc.createDataChannel(DATA_CHANNEL.label, { negotiated: true, id: DATA_CHANNEL.id, ordered: true });
+    // Files get a channel of their own: a message waits behind at most one
+    // chunk of a transfer, not behind megabytes of them.
+    this.fileChannel = pc.createDataChannel(FILE_CHANNEL.label, { negotiated: true, id: FILE_CHANNEL.id, ordered: true });
     this.pc = pc;
     this.recvAudio = recvAudio;
     this.recvVideo = recvVideo;
@@ -499,7 +505,7 @@ class Peer {
     pc.addEventListener('connectionstatechange', () => {
       if (pc === this.pc) this.onConnectionState(pc.connectionState);
     });
-    this.mesh.emit('peer-channel', { tab: this.tab, channel: this.channel });
+    this.mesh.emit('peer-channel', { tab: this.tab, channel: this.channel, files: this.fileChannel });
     this.armConnectTimeout();
     if (expectOffer) {
       this.timers.offerWait = setTimeout(() => {
