@@ -508,7 +508,7 @@ int xr_config_parse(struct xr_config *c, const char *text, size_t len,
 {
 	static const char *const top[] = { "listen", "tls", "web_root",
 		"state_dir", "allowed_origins", "rooms", "limits", "ice",
-		"admin", "experiments", NULL };
+		"admin", "experiments", "plugins", NULL };
 	struct ctx x = { .c = c, .e = errs };
 	json_error_t jerr;
 	json_t *root, *o;
@@ -574,6 +574,9 @@ int xr_config_parse(struct xr_config *c, const char *text, size_t len,
 		parse_admin(&x, o);
 	if ((o = json_object_get(root, "experiments")))
 		parse_experiments(&x, o);
+	/* Folders only: their manifests are checked when the daemon starts. */
+	get_strings(&x, root, "", "plugins", NULL, "a folder path", false,
+		    &c->plugin_dirs, &c->nplugin_dirs);
 	json_decref(root);
 	if (x.oom) {
 		xr_config_free(c);
@@ -653,5 +656,6 @@ void xr_config_free(struct xr_config *c)
 		free(e->name);
 	}
 	free(c->experiments);
+	free_strings(c->plugin_dirs, c->nplugin_dirs);
 	memset(c, 0, sizeof(*c));
 }

@@ -44,6 +44,8 @@ struct xr_config {
 	unsigned char admin_sha256[32];
 	struct xr_experiment *experiments;
 	size_t nexperiments;
+	char **plugin_dirs;       /* operator plugin folders (docs/plugins.md) */
+	size_t nplugin_dirs;
 };
 
 /* Errors gathered while loading: one "path: what is wrong" a line. */
