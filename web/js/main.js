@@ -7,6 +7,12 @@
 
 import { Chat, DataLink } from './chat.js';
 import { ChatView } from './chat-view.js';
+import { Cards } from './card.js';
+import { CardEditor, CardTiles } from './card-view.js';
+import { FileTransfers, openStore } from './files.js';
+import { FilesView } from './files-view.js';
+import { Plugins } from './plugins.js';
+import { PluginsView } from './plugins-view.js';
 import { E2ee, e2eeSupported } from './e2ee.js';
 import { parseRoomLink, randomId } from './ids.js';
 import { LevelMeter, Media, SpeakingDetector, webrtcSupported } from './media.js';
@@ -29,10 +35,12 @@ const media = new Media();
 const tab = randomId(12);
 
 /** @type {{link: {id: string, secret: string} | null, sig: Signaling | null, mesh: Mesh | null,
- *   e2ee: E2ee | null, chat: Chat | null, e2eeReady: Promise<E2ee> | null, broken: boolean, turn: boolean,
+ *   e2ee: E2ee | null, chat: Chat | null, cards: Cards | null, files: FileTransfers | null,
+ *   plugins: Plugins | null, pluginsView: PluginsView | null, e2eeReady: Promise<E2ee> | null,
+ *   storeReady: Promise<import('./files.js').Store> | null, broken: boolean, turn: boolean,
  *   inCall: boolean, callConnected: boolean, left: boolean, name: string, meter: LevelMeter | null, levelTimer: ReturnType<typeof setInterval> | undefined}} */
 const page = {
-  link: null, sig: null, mesh: null, e2ee: null, chat: null, e2eeReady: null, broken: false, turn: false,
+  link: null, sig: null, mesh: null, e2ee: null, chat: null, cards: null, files: null, plugins: null, pluginsView: null, e2eeReady: null, storeReady: null, broken: false, turn: false,
   inCall: false, callConnected: false, left: false, name: '', meter: null, levelTimer: undefined,
 };
 
@@ -207,6 +215,54 @@ chatView.on('send', ({ text }) => {
   const r = page.chat?.send(text);
   if (r?.ok) chatView.sent();
 });
+/** The name shown for a peer. @param {string} t */
+const peerName = (t) => page.mesh?.peers.get(t)?.remote.name || 'Guest';
+const filesView = new FilesView(chatView, {
+  name: peerName,
+  peers: () => (page.files && page.mesh
+    ? [...page.mesh.peers.keys()].filter((t) => page.files?.open(t)).map((t) => ({ tab: t, name: peerName(t) }))
+    : []),
+  active: () => page.inCall,
+});
+filesView.on('send', ({ files, to }) => {
+  const f = page.files;
+  if (!f) return;
+  const tabs = to === '*' ? [...(page.mesh?.peers.keys() ?? [])].filter((t) => f.open(t)) : [to];
+  for (const file of files) f.send(file, tabs);
+  if (!chatView.open) chatView.setOpen(true);
+});
+filesView.on('accept', ({ transfer }) => { page.files?.accept(transfer); });
+filesView.on('decline', ({ transfer }) => page.files?.decline(transfer));
+filesView.on('cancel', ({ transfer }) => page.files?.cancel(transfer));
+// User cards: the editor (pre-join and call) and what each tile shows.
+const cardEditor = new CardEditor();
+cardEditor.bindOpeners(['btn-card', 'prejoin-card']);
+cardEditor.on('saved', ({ card }) => {
+  // The card's name is the display name: one value, in xroom.profile.
+  page.name = card.name;
+  ui.setName(card.name);
+  page.mesh?.stateChanged();
+  page.cards?.reload();
+});
+cardEditor.on('deleted', () => {
+  page.name = '';
+  ui.setName('');
+  page.mesh?.stateChanged();
+  page.cards?.deleted();
+});
+cardEditor.on('contacts', () => page.cards?.recheck());
+const cardTiles = new CardTiles({
+  tileEl: (t) => ui.tiles.get(t)?.el ?? null,
+  nameOf: (t) => page.mesh?.peers.get(t)?.remote.name || 'Guest',
+  announce: (text) => ui.announce(text),
+});
+cardTiles.on('share', ({ tab: t }) => page.cards?.shareWith(t));
+cardTiles.on('not-now', ({ tab: t }) => page.cards?.notNow(t));
+cardTiles.on('revoke', ({ tab: t }) => page.cards?.revoke(t));
+cardTiles.on('save-contact', ({ tab: t }) => {
+  if (page.cards && !page.cards.saveContact(t)) ui.toast('The contact could not be saved (storage full or refused).');
+});
+cardTiles.on('forget-contact', ({ tab: t }) => page.cards?.forgetContact(t));
 ui.on('retry', () => location.reload());
 ui.on('alt', async () => {
   // Join without devices: only watch and listen.
@@ -254,9 +310,36 @@ async function join() {
   mesh.on('peer-channel', ({ tab: t, channel }) => link.attach(t, channel));
   chat.on('message', ({ message }) => chatView.add(message, message.mine ? '' : mesh.peers.get(message.from)?.remote.name || 'Guest'));
   chat.on('delivery', ({ message }) => chatView.delivery(message));
+  // Cards: on the same sealed channel, sent as the owner's sharing mode says.
+  const cards = new Cards(link, tab, { nameOf: (t) => mesh.peers.get(t)?.remote.name || '' });
+  page.cards = cards;
+  link.openListeners.add((t) => cards.peerOpened(t));
+  cards.on('peer', ({ tab: t }) => cardTiles.render(t, cards.view(t)));
+
+  // Files: the second sealed data channel, received files streamed to disk.
+  const files = new FileTransfers({
+    seal: (t, channel, bytes) => e2ee.data.seal(t, channel, bytes),
+    open: (t, channel, bytes) => e2ee.data.open(t, channel, bytes),
+  }, await /** @type {Promise<import('./files.js').Store>} */ (page.storeReady));
+  page.files = files;
+  mesh.on('peer-channel', ({ tab: t, files: ch }) => files.attach(t, ch));
+
+  // Plugins: sandboxed frames; who runs what travels sealed on the link.
+  const plugins = new Plugins(link, { tab, name: peerName, peers: () => [...mesh.peers.keys()] });
+  page.plugins = plugins;
+  page.pluginsView = new PluginsView(plugins, { tab, name: peerName, announce: (text) => ui.announce(text) });
+  plugins.load();
+  files.on('update', ({ transfer }) => filesView.update(transfer));
+  files.on('offer', ({ transfer }) => {
+    filesView.update(transfer);
+    const text = `${peerName(transfer.tab)} wants to send you ${transfer.name}. Open the chat to accept or decline.`;
+    ui.announce(text);
+    if (!chatView.open) ui.toast(text);
+  });
 
   mesh.on('peer-added', ({ tab: t }) => {
     ui.addTile(t, false);
+    cardTiles.render(t, cards.view(t));
   });
   mesh.on('peer-stream', ({ tab: t, stream }) => ui.setTileStream(t, stream));
   mesh.on('peer-updated', ({ tab: t }) => {
@@ -271,10 +354,15 @@ async function join() {
       goal('call-connected');
     }
     if (fresh) ui.announce(`${p.remote.name} joined`);
+    if (cardTiles.renamed(t)) cardTiles.render(t, cards.view(t));
   });
   mesh.on('peer-removed', ({ tab: t, reason }) => {
     link.detach(t);
+    files.detach(t);
+    plugins.peerGone(t);
     chat.peerGone(t);
+    cards.peerGone(t);
+    cardTiles.remove(t);
     const name = ui.tiles.get(t)?.info.name || 'Someone';
     ui.removeTile(t);
     if (reason !== 'closed') ui.announce(`${name} left`);
@@ -336,6 +424,11 @@ function end() {
   page.sig?.close();
   page.e2ee?.close();
   page.chat?.close();
+  page.cards?.close();
+  page.files?.close();
+  filesView.clear();
+  page.plugins?.close();
+  page.pluginsView?.clear();
   chatView.setOpen(false);
   page.meter?.stop();
   page.meter = null;
@@ -374,6 +467,11 @@ function start() {
   // Keys, the frame worker and our DTLS certificate, while the pre-join
   // screen is up.
   page.e2eeReady = E2ee.create(link.secret, tab);
+  // Where received files go; leftovers of closed pages are removed.
+  page.storeReady = openStore(tab).then(async (store) => {
+    await store.clear().catch(() => {});
+    return store;
+  });
   page.e2eeReady.catch((e) => {
     console.warn('xroom: end-to-end encryption unavailable', e);
     page.broken = true;

@@ -7,7 +7,8 @@
 
 /**
  * @param {{tab: string, page: {mesh: import('./mesh.js').Mesh | null, sig: import('./signaling.js').Signaling | null,
- *   e2ee: import('./e2ee.js').E2ee | null, chat: import('./chat.js').Chat | null, inCall: boolean},
+ *   e2ee: import('./e2ee.js').E2ee | null, chat: import('./chat.js').Chat | null, cards: import('./card.js').Cards | null,
+ *   files: import('./files.js').FileTransfers | null, plugins: import('./plugins.js').Plugins | null, inCall: boolean},
  *   media: import('./media.js').Media, ui: import('./ui.js').RoomView}} ctx
  */
 export function installTestHook(ctx) {
@@ -85,6 +86,46 @@ export function installTestHook(ctx) {
     /** Chat counters (messages, sealed data-channel messages sent/received/refused), never the text. */
     chat() {
       return page.chat ? page.chat.snapshot() : null;
+    },
+    /** File transfers: states, chunk and byte counters, never names or bytes. */
+    files() {
+      return page.files ? page.files.snapshot() : null;
+    },
+    /** Plugins: which exist, run here, run elsewhere; requests refused. */
+    plugins() {
+      return page.plugins ? page.plugins.snapshot() : null;
+    },
+    /** Sends files at most this fast (bytes/s; 0: no limit), to act mid-transfer. @param {number} bps */
+    limitFileRate(bps) {
+      if (page.files) page.files.rateLimit = bps;
+    },
+    /** SHA-256 (hex) of the newest received, verified file, as stored: what Save would give. */
+    async receivedDigest() {
+      const t = [...(page.files?.transfers.values() ?? [])].filter((x) => x.dir === 'in' && x.state === 'done' && x.result).at(-1);
+      if (!t?.result) return null;
+      const h = new Uint8Array(await crypto.subtle.digest('SHA-256', await t.result.arrayBuffer()));
+      return [...h].map((b) => b.toString(16).padStart(2, '0')).join('');
+    },
+    /** Forgets every finished transfer and removes the received files. */
+    dismissFiles() {
+      const f = page.files;
+      if (f) for (const t of [...f.transfers.values()]) if (f.ended(t)) f.dismiss(t);
+    },
+    /** The chunk size of the files this page sends from now on (benchmarks). @param {number} bytes */
+    fileChunk(bytes) {
+      if (page.files) page.files.chunk = bytes;
+    },
+    /** Damages the next `n` chunks this page sends, after hashing them. @param {number} n */
+    corruptNextChunks(n) {
+      if (page.files) page.files.corruptNext = n;
+    },
+    /** User cards: sharing mode, per-peer decisions and what was received (states, fingerprints, counters), never a field. */
+    cards() {
+      return page.cards ? page.cards.snapshot() : null;
+    },
+    /** Alters `field` of the next card this page sends, after it is signed (the receiver must reject it). @param {string} field @param {unknown} value */
+    tamperNextCard(field, value) {
+      if (page.cards) page.cards.tamper = { field, value };
     },
     /** Drops the signaling socket as a network blip would (it reconnects by itself). */
     dropSignaling() {
