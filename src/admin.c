@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "xroom/admin.h"
+#include "xroom/apibody.h"
 #include "xroom/http.h"
 #include "xroom/log.h"
 #include "xroom/proto.h"
@@ -112,21 +113,14 @@ static int put_room(struct xr_server *s, struct lws *wsi, const char *id,
 static int kick(struct xr_server *s, struct lws *wsi, const char *id,
 		const char *body, size_t len)
 {
-	json_error_t jerr;
-	json_t *o = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-	json_t *peer = json_object_get(o, "peer");
 	char pid[XR_PEER_ID_LEN + 1];
-	int rc;
+	int rc = xr_api_parse_kick(body, len, pid);
 
-	if (!json_is_object(o) || !json_is_string(peer) || json_object_size(o) != 1) {
-		json_decref(o);
+	if (rc == -EINVAL)
 		return xr_http_fail(wsi, 400, "bad-request",
 				    "the body must be {\"peer\": \"<peer id>\"}");
-	}
-	snprintf(pid, sizeof(pid), "%s", json_string_value(peer));
-	rc = strlen(json_string_value(peer)) == XR_PEER_ID_LEN ?
-		xr_hub_kick(s->hub, id, pid) : -ENOENT;
-	json_decref(o);
+	if (!rc)
+		rc = xr_hub_kick(s->hub, id, pid);
 	if (rc)
 		return xr_http_fail(wsi, 404, "unknown-peer",
 				    "no such peer in this room");

@@ -1,7 +1,8 @@
 /* ws.c: the lws protocol callback. WebSocket side: refuse bad room ids and
  * foreign Origins before the upgrade, attach connections to the hub, bounded
  * reassembly of fragmented messages (too-large before buffering past the
- * limit), one lws_write per WRITEABLE, close codes after the queue drains.
+ * limit), queued messages written together (one send) per WRITEABLE, close
+ * codes after the queue drains.
  * HTTP reasons go to http.c; service wake-ups to server.c. */
 #include <errno.h>
 #include <stdlib.h>
@@ -179,6 +180,49 @@ static const char *close_text(uint16_t code)
 	}
 }
 
+/* The header of an unmasked, final text frame of len bytes (RFC 6455
+ * 5.2: server frames are never masked). Returns its size: 2, 4 or 10. */
+static size_t frame_header(unsigned char *h, size_t len)
+{
+	h[0] = 0x81;
+	if (len < 126) {
+		h[1] = (unsigned char)len;
+		return 2;
+	}
+	if (len <= 0xffff) {
+		h[1] = 126;
+		h[2] = (unsigned char)(len >> 8);
+		h[3] = (unsigned char)len;
+		return 4;
+	}
+	h[1] = 127;
+	for (int i = 0; i < 8; i++)
+		h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+	return 10;
+}
+
+/* Several queued messages: their frames, headers and all, are packed into
+ * one buffer (up to XR_TX_BATCH bytes) and handed to lws as one raw write,
+ * so they leave in one send() instead of one send() and one trip through
+ * poll() each. lws keeps what the socket did not take and sends it before
+ * anything else (its own pings and close frames included), so frames are
+ * never interleaved. The first message always fits (the caller checks). */
+static int write_batch(struct lws *wsi, struct xr_peer *p)
+{
+	static unsigned char out[LWS_PRE + XR_TX_BATCH];
+	unsigned char *o = out + LWS_PRE;
+	size_t n = 0;
+	struct xr_buf *b;
+
+	while ((b = xr_outq_peek(&p->q)) && n + 10 + b->len <= XR_TX_BATCH) {
+		n += frame_header(o + n, b->len);
+		memcpy(o + n, xr_buf_payload(b), b->len);
+		n += b->len;
+		xr_outq_pop(&p->q);
+	}
+	return lws_write(wsi, o, n, LWS_WRITE_RAW) < (int)n ? -1 : 0;
+}
+
 static int on_writeable(struct lws *wsi, struct xr_peer *p)
 {
 	struct xr_buf *b;
@@ -189,11 +233,19 @@ static int on_writeable(struct lws *wsi, struct xr_peer *p)
 		return -1;
 	b = xr_outq_peek(&p->q);
 	if (b) {
-		int n = lws_write(wsi, xr_buf_payload(b), b->len, LWS_WRITE_TEXT);
+		if (p->q.count > 1 && 10 + b->len <= XR_TX_BATCH) {
+			if (write_batch(wsi, p))
+				return -1;
+		} else {
+			/* one message, or a large one: straight from its
+			 * buffer, lws writing the header into the headroom */
+			int n = lws_write(wsi, xr_buf_payload(b), b->len,
+					  LWS_WRITE_TEXT);
 
-		if (n < (int)b->len)
-			return -1;
-		xr_outq_pop(&p->q);
+			if (n < (int)b->len)
+				return -1;
+			xr_outq_pop(&p->q);
+		}
 		if (p->q.count || p->state == XR_PEER_CLOSING)
 			lws_callback_on_writable(wsi);
 		return 0;

@@ -6,6 +6,10 @@
 #include <libwebsockets.h>
 
 #define XR_SUBPROTOCOL "xroom.v1"
+/* Bytes handed to the socket per write: the protocol's tx_packet_size (lws
+ * otherwise caps each send at rx_buffer_size + LWS_PRE + 4, which is 276
+ * bytes here) and the most the WRITEABLE callback packs into one write. */
+#define XR_TX_BATCH 16384
 
 int xr_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		   void *user, void *in, size_t len);

@@ -4,15 +4,15 @@
 # (default 600) from the committed seeds. New inputs go to
 # build-fuzz/corpus-TARGET (the committed corpus is only read); a crash is
 # written to build-fuzz/artifacts-TARGET/ and the run exits non-zero.
-#   usage: tests/fuzz/run-fuzz.sh proto|config [SECONDS] [libFuzzer flags...]
+#   usage: tests/fuzz/run-fuzz.sh proto|config|http_body [SECONDS] [libFuzzer flags...]
 # Replay one crash: build-fuzz/tests/fuzz_TARGET build-fuzz/artifacts-TARGET/crash-...
 set -eu
 
 target=${1:-}
 case $target in
-proto | config) ;;
+proto | config | http_body) ;;
 *)
-	echo "usage: $0 proto|config [SECONDS] [libFuzzer flags...]" >&2
+	echo "usage: $0 proto|config|http_body [SECONDS] [libFuzzer flags...]" >&2
 	exit 2
 	;;
 esac

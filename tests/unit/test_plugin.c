@@ -172,7 +172,7 @@ static void mkfolder(const char *base, const char *name, const char *manifest)
 static void loading_bundled_and_operator_folders(void **state)
 {
 	struct fx *f = *state;
-	char web[PATH_MAX], ext[PATH_MAX], dup[PATH_MAX], err[1024];
+	char web[512], ext[PATH_MAX], dup[PATH_MAX], err[1024];
 	char *dirs[2];
 	struct xr_plugins ps;
 

@@ -1,0 +1,34 @@
+/* xroom/apibody.h: the request bodies of the HTTP API, as pure functions
+ * (no lws), so the fuzzer and the tests drive exactly what http.c and
+ * admin.c run: gathering a body from its chunks under a size cap, and the
+ * two small JSON bodies ({"event": ...} and {"peer": ...}). The PUT body
+ * of /api/rooms/<id> is xr_roomconf_parse (roomconf.h). */
+#ifndef XROOM_APIBODY_H
+#define XROOM_APIBODY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xroom/room.h"
+
+#define XR_API_BODY_MAX 4096 /* bytes of a request body we take in */
+
+/* Appends one chunk of a request body to the peer's rx buffer (allocated
+ * at XR_API_BODY_MAX on the first chunk; owned by the peer). Past the cap
+ * nothing more is kept and p->rx_skip is set to 1: the request is to be
+ * answered 413. Returns 0, or -ENOMEM. */
+int xr_api_body_append(struct xr_peer *p, const void *in, size_t len);
+
+/* POST /api/events: body must be exactly {"event": "<goal>"} (no duplicate
+ * keys). On success copies the goal, NUL-terminated, into goal (n bytes;
+ * a goal cannot be longer than its body) and returns 0; -EINVAL for any
+ * other body, -E2BIG when goal is too small. */
+int xr_api_parse_event(const char *body, size_t len, char *goal, size_t n);
+
+/* POST /api/rooms/<id>/kick: body must be exactly {"peer": "<string>"}.
+ * Returns -EINVAL for any other body (400); -ENOENT when the string cannot
+ * be a peer id (404, as an unknown peer); 0 with the id in pid. */
+int xr_api_parse_kick(const char *body, size_t len,
+		      char pid[XR_PEER_ID_LEN + 1]);
+
+#endif
