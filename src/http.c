@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "xroom/admin.h"
+#include "xroom/apibody.h"
 #include "xroom/experiment.h"
 #include "xroom/http.h"
 #include "xroom/ice.h"
@@ -25,28 +26,40 @@
 #include "xroom/room.h"
 #include "xroom/server.h"
 
-#define BODY_MAX 4096
 #define BODY_DEADLINE_MS 10000 /* a whole body, however it is dripped */
 
+/* img-src data: blob: for user-card pictures, which exist only as data: URLs
+ * made in the page or received from a peer; never a network origin. */
 #define CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
-	"img-src 'self'; media-src 'self'; connect-src 'self'; " \
+	"img-src 'self' data: blob:; media-src 'self'; connect-src 'self'; " \
 	"worker-src 'self'; frame-src 'self'; object-src 'none'; " \
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 /* lws adds these to every response it builds (not to the 101). Names carry
- * their colon, as lws expects. */
+ * their colon, as lws expects. The CSP and the resource policy differ for
+ * plugin files, so those two go on each response instead (APP_HEADERS,
+ * PLUGIN_HEADERS, write_answer). */
 static const struct lws_protocol_vhost_options h_perm = {
 	NULL, NULL, "permissions-policy:",
 	"camera=(self), microphone=(self), display-capture=(self), "
 	"geolocation=(), interest-cohort=()" };
 static const struct lws_protocol_vhost_options h_coop = {
 	&h_perm, NULL, "cross-origin-opener-policy:", "same-origin" };
-static const struct lws_protocol_vhost_options h_corp = {
-	&h_coop, NULL, "cross-origin-resource-policy:", "same-origin" };
-static const struct lws_protocol_vhost_options h_csp = {
-	&h_corp, NULL, "content-security-policy:", CSP };
 static const struct lws_protocol_vhost_options h_nosniff = {
-	&h_csp, NULL, "x-content-type-options:", "nosniff" };
+	&h_coop, NULL, "x-content-type-options:", "nosniff" };
+
+#define CRLF "\x0d\x0a"
+static const char APP_HEADERS[] = "cache-control: no-cache" CRLF
+	"content-security-policy: " CSP CRLF
+	"cross-origin-resource-policy: same-origin" CRLF;
+/* A plugin runs in a sandboxed frame, an opaque origin: the browser fetches
+ * its module scripts in CORS mode and its other files as cross-origin, so
+ * they are public (they are static files anyone may read) and carry the CSP
+ * that allows them no network destination. */
+static const char PLUGIN_HEADERS[] = "cache-control: no-cache" CRLF
+	"content-security-policy: " XR_PLUGIN_CSP CRLF
+	"access-control-allow-origin: *" CRLF
+	"cross-origin-resource-policy: cross-origin" CRLF;
 const struct lws_protocol_vhost_options xr_http_headers[] = {
 	{ &h_nosniff, NULL, "referrer-policy:", "no-referrer" },
 };
@@ -70,7 +83,13 @@ static int write_answer(struct lws *wsi, unsigned status, const char *type,
 	if (lws_add_http_common_headers(wsi, status, type, len, &p, end))
 		return -1;
 	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-			(const unsigned char *)"no-store", 8, &p, end))
+			(const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"content-security-policy:",
+			(const unsigned char *)CSP, (int)strlen(CSP), &p, end) ||
+	    lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"cross-origin-resource-policy:",
+			(const unsigned char *)"same-origin", 11, &p, end))
 		return -1;
 	if (extra_name && lws_add_http_header_by_name(wsi,
 			(const unsigned char *)extra_name,
@@ -164,6 +183,10 @@ static const char *mime_of(const char *path)
 		{ ".webp", "image/webp" },
 		{ ".woff2", "font/woff2" },
 		{ ".txt", "text/plain; charset=utf-8" },
+		{ ".md", "text/plain; charset=utf-8" },
+		{ ".jpg", "image/jpeg" },
+		{ ".jpeg", "image/jpeg" },
+		{ ".gif", "image/gif" },
 		{ ".wasm", "application/wasm" },
 	};
 	size_t pl = strlen(path);
@@ -176,29 +199,49 @@ static const char *mime_of(const char *path)
 	return "application/octet-stream";
 }
 
-/* Serves rel (starting with '/') from the web root, or 404. */
-static int serve_file(struct xr_server *s, struct lws *wsi, const char *rel)
+/* Serves rel (starting with '/') from root (resolved), or 404. */
+static int serve_from(struct lws *wsi, const char *root, const char *rel,
+		      const char *extra, size_t extra_len)
 {
-	static const char extra[] = "cache-control: no-cache\x0d\x0a";
 	char want[PATH_MAX], real[PATH_MAX];
-	size_t rl = strlen(s->web_root);
+	size_t rl = strlen(root);
 	struct stat st;
 	int n;
 
 	if (strstr(rel, "/.") || strchr(rel, '\\'))
 		return html_status(wsi, 404, "Not Found"); /* no dotfiles, no .. */
-	n = snprintf(want, sizeof(want), "%s%s", s->web_root, rel);
+	n = snprintf(want, sizeof(want), "%s%s", root, rel);
 	if (n < 0 || (size_t)n >= sizeof(want) || !realpath(want, real) ||
-	    strncmp(real, s->web_root, rl) || (real[rl] && real[rl] != '/') ||
+	    strncmp(real, root, rl) || (real[rl] && real[rl] != '/') ||
 	    stat(real, &st) || !S_ISREG(st.st_mode))
 		return html_status(wsi, 404, "Not Found");
-	n = lws_serve_http_file(wsi, real, mime_of(real), extra,
-				(int)sizeof(extra) - 1);
+	n = lws_serve_http_file(wsi, real, mime_of(real), extra, (int)extra_len);
 	if (n < 0)
 		return -1;
 	if (n > 0)
 		return done(wsi, 0);
 	return 0;
+}
+
+static int serve_file(struct xr_server *s, struct lws *wsi, const char *rel)
+{
+	return serve_from(wsi, s->web_root, rel, APP_HEADERS,
+			  sizeof(APP_HEADERS) - 1);
+}
+
+/* /plugins/<id>/<file>: from the plugin's own folder, bundled or not. */
+static int serve_plugin(struct xr_server *s, struct lws *wsi, const char *path)
+{
+	const char *id = path + strlen("/plugins/"), *slash = strchr(id, '/');
+	const struct xr_plugin *p;
+
+	if (!slash || !slash[1])
+		return html_status(wsi, 404, "Not Found");
+	p = xr_plugins_find(&s->plugins, id, (size_t)(slash - id));
+	if (!p)
+		return html_status(wsi, 404, "Not Found");
+	return serve_from(wsi, p->dir, slash, PLUGIN_HEADERS,
+			  sizeof(PLUGIN_HEADERS) - 1);
 }
 
 /* --- API --------------------------------------------------------------------- */
@@ -356,33 +399,23 @@ static int api_counters(struct xr_server *s, struct lws *wsi)
 static int api_events(struct xr_server *s, struct lws *wsi, const char *body,
 		      size_t len)
 {
-	json_error_t jerr;
-	json_t *o = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) :
-			   NULL;
-	json_t *ev = json_object_get(o, "event");
-	int rc;
+	char goal[XR_API_BODY_MAX + 1];
+	unsigned char key[XR_VISITOR_KEY_BYTES];
+	int n;
 
-	if (!json_is_object(o) || !json_is_string(ev) || json_object_size(o) != 1)
-		rc = xr_http_fail(wsi, 400, "bad-request",
+	if (xr_api_parse_event(body, len, goal, sizeof(goal)))
+		return xr_http_fail(wsi, 400, "bad-request",
 				"the body must be {\"event\": \"<goal>\"}");
-	else {
-		unsigned char key[XR_VISITOR_KEY_BYTES];
-		int n;
-
-		visitor_of(s, wsi, key);
-		n = xr_exp_event(s->exp, &s->cfg, key, json_string_value(ev));
-		sodium_memzero(key, sizeof(key));
-		if (n < 0)
-			rc = xr_http_fail(wsi, 503, "server-busy", "out of memory");
-		else if (n == 0)
-			rc = xr_http_fail(wsi, 404, "unknown-goal",
-					"no running experiment has this goal");
-		else
-			rc = done(wsi, write_answer(wsi, 204, "application/json",
-						    "", 0, NULL, NULL));
-	}
-	json_decref(o);
-	return rc;
+	visitor_of(s, wsi, key);
+	n = xr_exp_event(s->exp, &s->cfg, key, goal);
+	sodium_memzero(key, sizeof(key));
+	if (n < 0)
+		return xr_http_fail(wsi, 503, "server-busy", "out of memory");
+	if (n == 0)
+		return xr_http_fail(wsi, 404, "unknown-goal",
+				"no running experiment has this goal");
+	return done(wsi, write_answer(wsi, 204, "application/json", "", 0,
+				      NULL, NULL));
 }
 
 /* --- dispatch ----------------------------------------------------------------- */
@@ -426,6 +459,10 @@ static int route(struct xr_server *s, struct lws *wsi, int method,
 		if (!strcmp(path, "/api/session"))
 			return get ? api_session(s, wsi) :
 				xr_http_fail(wsi, 405, "method-not-allowed", "use GET");
+		if (!strcmp(path, "/api/plugins"))
+			return get ? xr_http_reply(wsi, 200, s->plugins.list_json,
+						   s->plugins.list_len) :
+				xr_http_fail(wsi, 405, "method-not-allowed", "use GET");
 		if (!strcmp(path, "/api/events"))
 			return method == LWSHUMETH_POST ? api_events(s, wsi, rbody, rlen) :
 				xr_http_fail(wsi, 405, "method-not-allowed", "use POST");
@@ -452,6 +489,8 @@ static int route(struct xr_server *s, struct lws *wsi, int method,
 		return serve_file(s, wsi, "/index.html");
 	if (!strcmp(path, "/admin"))
 		return serve_file(s, wsi, "/admin.html");
+	if (starts(path, "/plugins/"))
+		return serve_plugin(s, wsi, path);
 	if (starts(path, "/r/")) {
 		if (!xr_room_id_valid(path + 3, strlen(path + 3)))
 			return html_status(wsi, 404, "No Such Room Link");
@@ -499,7 +538,7 @@ int xr_http_callback(struct xr_server *s, struct lws *wsi,
 					 WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
 				return fail_and_close(wsi, 411, "length-required",
 						      "send a Content-Length");
-			if (strtoul(cl, NULL, 10) > BODY_MAX)
+			if (strtoul(cl, NULL, 10) > XR_API_BODY_MAX)
 				return fail_and_close(wsi, 413, "too-large",
 						      "the body is too large");
 			/* lws sends no BODY_COMPLETION for an empty body */
@@ -512,25 +551,12 @@ int xr_http_callback(struct xr_server *s, struct lws *wsi,
 
 	case LWS_CALLBACK_HTTP_BODY:
 		if (!len)
-			return 0; /* Content-Length: 0: p->rx is NULL, no memcpy */
+			return 0;
 		/* lws re-arms its own timeout on every chunk: a body dripped a
 		 * byte at a time is cut off here instead. */
 		if (xr_now_ms() - p->opened_ms > BODY_DEADLINE_MS)
 			return -1;
-		if (p->rx_len + len > BODY_MAX) {
-			p->rx_skip = 1;
-			return 0;
-		}
-		if (p->rx_len + len > p->rx_cap) {
-			unsigned char *nb = realloc(p->rx, BODY_MAX);
-			if (!nb)
-				return -1;
-			p->rx = nb;
-			p->rx_cap = BODY_MAX;
-		}
-		memcpy(p->rx + p->rx_len, in, len);
-		p->rx_len += (uint32_t)len;
-		return 0;
+		return xr_api_body_append(p, in, len) ? -1 : 0;
 
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
 		/* Take the body out first: ending the transaction frees p. */

@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,8 @@
 #define RX_BUFFER 256      /* per-connection lws rx buffer: see docs/performance.md */
 #define STOP_GRACE_MS 4000 /* close frames get this long before we exit */
 #define SAVE_EVERY_MS 30000 /* experiment counters: at most this much lost */
+#define TRIM_MIN_DROP 256   /* connections gone since the peak before a trim */
+#define TRIM_EVERY_MS 1000  /* at most one trim a second */
 
 static volatile sig_atomic_t got_hup, got_term;
 static struct lws_context *signal_ctx;
@@ -385,6 +390,39 @@ void xr_server_on_wake(struct xr_server *s)
 		begin_stop(s);
 }
 
+/* glibc keeps the memory of closed connections (lws's struct lws, rx
+ * buffers, our queues) in its free lists, scattered through the heap, so
+ * RSS stays at its peak after a crowd leaves. When the connection count has
+ * halved (by TRIM_MIN_DROP at least) since its peak, or dropped to zero,
+ * malloc_trim(0) hands the free pages back. Rate-limited: it walks the
+ * free lists and stalls the loop once (6-9 ms after 8,000 connections
+ * closed, on a loaded machine; see docs/performance.md). */
+static void trim_memory(struct xr_server *s, int64_t now)
+{
+#ifdef __GLIBC__
+	uint32_t n = s->hub->nconns;
+	struct timespec t0, t1;
+
+	if (n > s->trim_peak)
+		s->trim_peak = n;
+	if (now - s->trim_ms < TRIM_EVERY_MS || s->trim_peak == n)
+		return;
+	if (n && (s->trim_peak - n < TRIM_MIN_DROP || n > s->trim_peak / 2))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	malloc_trim(0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	xr_debug("memory trimmed: %u connections (peak %u), %lld us", n,
+		 s->trim_peak, (long long)((t1.tv_sec - t0.tv_sec) * 1000000 +
+					   (t1.tv_nsec - t0.tv_nsec) / 1000));
+	s->trim_peak = n;
+	s->trim_ms = now;
+#else
+	(void)s;
+	(void)now;
+#endif
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
 	struct xr_server *s = lws_container_of(sul, struct xr_server, tick);
@@ -394,6 +432,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	read_test_clock(s);
 	experiments_tick(s, false);
 	xr_admin_expire(s);
+	trim_memory(s, xr_now_ms());
 	lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, TICK_US);
 }
 
@@ -402,7 +441,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 static const struct lws_protocols protocols[] = {
 	/* First, so a client offering no subprotocol is bound to it too. */
 	{ XR_SUBPROTOCOL, xr_ws_callback, sizeof(struct xr_peer), RX_BUFFER,
-	  0, NULL, 0 },
+	  0, NULL, XR_TX_BATCH },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -439,6 +478,20 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 	if (check_listen_host(s->cfg.listen_host) || prepare_web_root(s) ||
 	    prepare_state_dir(s))
 		goto out;
+	{
+		char err[2048];
+		int rc = xr_plugins_load(&s->plugins, s->web_root,
+					 s->cfg.plugin_dirs, s->cfg.nplugin_dirs,
+					 err, sizeof(err));
+		if (rc) {
+			xr_error("%s", rc == -ENOMEM ? "out of memory" : err);
+			code = 2;
+			goto out;
+		}
+		if (s->plugins.n)
+			xr_info("%zu plugin%s", s->plugins.n,
+				s->plugins.n == 1 ? "" : "s");
+	}
 
 	read_test_clock(s);
 	s->exp = xr_exp_new();
@@ -546,6 +599,7 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 out:
 	xr_exp_free(s->exp);
 	xr_roomconf_free(&s->rooms);
+	xr_plugins_free(&s->plugins);
 	xr_hub_free(s->hub);
 	xr_config_free(&s->cfg);
 	free(s);

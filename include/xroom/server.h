@@ -10,6 +10,7 @@
 #include <libwebsockets.h>
 
 #include "xroom/config.h"
+#include "xroom/plugin.h"
 #include "xroom/room.h"
 #include "xroom/roomconf.h"
 
@@ -32,9 +33,12 @@ struct xr_server {
 	int64_t started_ms;            /* monotonic */
 	struct xr_exp *exp;            /* experiments: salt, tags, counters */
 	struct xr_roomconfs rooms;     /* operator room settings (admin API) */
+	struct xr_plugins plugins;     /* checked at start; served by http.c */
 	int64_t clock_offset_s;        /* test clock (XROOMD_TEST_CLOCK_FILE) */
 	int64_t last_save_ms;
 	uint32_t fd_limit;
+	uint32_t trim_peak;            /* most connections since the last trim */
+	int64_t trim_ms;               /* monotonic time of the last trim */
 	uint16_t port;
 	bool tls;
 	bool stopping;
