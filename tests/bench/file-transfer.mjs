@@ -13,7 +13,7 @@
 //     to the last byte counted on B.
 //
 // Runs alternate (plain, xroom, plain, xroom…) so both see the same
-// machine. Prints each run, then the medians and their ratio, as one JSON
+// machine; the call's camera and microphone are off during the runs. Prints each run, then the medians and their ratio, as one JSON
 // line at the end. Run from tests/:
 //   node bench/file-transfer.mjs [MiB=256] [runs=3] [chunkKiB]
 // chunkKiB sets xroom's chunk size for this run (the shipped one is 64).
@@ -52,6 +52,7 @@ async function plainRun(pa, pb, path) {
   await pb.evaluate(() => {
     window.pc = new RTCPeerConnection();
     window.got = 0;
+    window.doneAt = 0;
     window.pc.ondatachannel = (ev) => {
       ev.channel.binaryType = 'arraybuffer';
       ev.channel.onmessage = (m) => {
@@ -111,9 +112,12 @@ async function xroomRun(a, b, path, name) {
   await dialog.getByRole('button', { name: 'Send', exact: true }).click();
   if (await b.page.locator('#chat').isHidden()) await b.page.getByRole('button', { name: /^Chat/ }).click();
   await b.page.getByRole('button', { name: `Accept ${name}` }).last().click();
+  let verifyingAt = 0;
   const t = await waitFor(async () => {
     const x = (await b.page.evaluate(() => window.xroomTest.files())).transfers.at(-1);
     if (x.state === 'failed') throw new Error(`failed: ${x.reason}`);
+    if (x.state === 'verifying' && !verifyingAt) verifyingAt = Date.now();
+    if (x.state === 'done' && verifyingAt) console.log(`  (the re-read check took about ${((Date.now() - verifyingAt) / 1000).toFixed(1)} s)`);
     return x.state === 'done' && x;
   }, { timeout: 600000, interval: 100, what: 'xroom transfer done' });
   // Free B's storage for the next run.
@@ -134,6 +138,12 @@ async function main() {
     const link = roomLink();
     const a = await joinPage(browser, daemon, link, { name: 'Sender' });
     const b = await joinPage(browser, daemon, link, { name: 'Receiver' });
+    // Camera and microphone off in the call: video encoding and decoding
+    // would take most of the two cores from both kinds of run.
+    for (const p of [a, b]) {
+      await p.page.locator('#btn-cam').click();
+      await p.page.locator('#btn-mic').click();
+    }
     if (CHUNK_KIB) await a.page.evaluate((n) => window.xroomTest.fileChunk(n), CHUNK_KIB * 1024);
     await waitFor(async () => (await a.page.evaluate(() => window.xroomTest.chat()))?.open.length === 1, { timeout: 30000 });
     // Two more pages for the plain channel (same origin, no room).
