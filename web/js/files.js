@@ -88,6 +88,7 @@ const dec = new TextDecoder('utf-8', { fatal: true });
  *   file: Blob | null, sink: Sink | null, chain: Promise<void>, pumping: boolean,
  *   result: File | Blob | null,
  *   block: {from: number, bytes: Uint8Array} | null, held: Uint8Array[], heldFrom: number,
+ *   hashing: Set<Promise<unknown>>,
  * }} Transfer
  * @typedef {{write: (position: number, data: Uint8Array) => Promise<void>, close: () => Promise<void>,
  *   read: () => Promise<Blob>, discard: () => Promise<void>}} Sink
@@ -468,7 +469,7 @@ export class FileTransfers extends Emitter {
       startedAt: 0, endedAt: 0, rate: 0, samples: [],
       hashes: [], root: null, endSent: false,
       file: null, sink: null, chain: Promise.resolve(), pumping: false, result: null,
-      block: null, held: [], heldFrom: 0,
+      block: null, held: [], heldFrom: 0, hashing: new Set(),
     };
   }
 
@@ -589,20 +590,20 @@ export class FileTransfers extends Emitter {
   /**
    * Seals and queues `plain` for `tab`, in order. False if the channel is
    * not open.
-   * @param {string} tab @param {Uint8Array} plain
+   * @param {string} tab @param {Uint8Array | Promise<Uint8Array>} plain @param {number} [size]  bytes, for the queue
    */
-  post(tab, plain) {
+  post(tab, plain, size = plain instanceof Uint8Array ? plain.length : 0) {
     const ch = this.channels.get(tab);
     if (!ch || ch.readyState !== 'open') return false;
-    this.pending.set(tab, (this.pending.get(tab) ?? 0) + plain.length);
-    const sealed = this.box.seal(tab, FILE_SEAL, plain);
+    this.pending.set(tab, (this.pending.get(tab) ?? 0) + size);
+    const sealed = Promise.resolve(plain).then((p) => this.box.seal(tab, FILE_SEAL, p));
     const prev = this.sendChain.get(tab) ?? Promise.resolve();
     const next = prev.then(async () => {
       let bytes;
       try {
         bytes = await sealed;
       } finally {
-        if (this.pending.has(tab)) this.pending.set(tab, Math.max(0, (this.pending.get(tab) ?? 0) - plain.length));
+        if (this.pending.has(tab)) this.pending.set(tab, Math.max(0, (this.pending.get(tab) ?? 0) - size));
       }
       if (ch.readyState !== 'open' || this.channels.get(tab) !== ch) return;
       ch.send(/** @type {Uint8Array<ArrayBuffer>} */ (bytes));
@@ -633,6 +634,7 @@ export class FileTransfers extends Emitter {
         if (t.next >= t.chunks) {
           if (!t.endSent) {
             t.endSent = true;
+            await Promise.all(t.hashing);
             t.root = await rootOf(t.hashes);
             this.control(t.tab, { t: 'file-end', id: t.id, root: hex(t.root) });
           }
@@ -664,19 +666,29 @@ export class FileTransfers extends Emitter {
           this.end(t, 'failed', 'read-error', 'me');
           return;
         }
-        const hash = t.hashes[i] ?? await sha256(data);
-        t.hashes[i] = hash;
-        if (this.corruptNext > 0 && data.length > 0) { // test hook: damage after hashing
-          this.corruptNext -= 1;
-          data = data.slice();
-          data[data.length >> 1] ^= 0x5a;
-        }
         if (t.state !== 'sending' || t.next !== i + 1) continue; // rewound or stopped meanwhile
-        if (i < t.maxSent) t.resentBytes += data.length;
+        // Hashed, framed and sealed off the loop: the next chunk is read
+        // while this one is hashed (the send chain keeps the order).
+        const damage = this.corruptNext > 0 && data.length > 0; // test hook: damage after hashing
+        if (damage) this.corruptNext -= 1;
+        const bytes = data;
+        const known = t.hashes[i];
+        const plain = (known ? Promise.resolve(known) : sha256(bytes)).then((hash) => {
+          t.hashes[i] = hash;
+          let d = bytes;
+          if (damage) {
+            d = bytes.slice();
+            d[d.length >> 1] ^= 0x5a;
+          }
+          return encodeChunk(t.id, i, hash, d);
+        });
+        t.hashing.add(plain);
+        plain.finally(() => t.hashing.delete(plain)).catch(() => {});
+        if (i < t.maxSent) t.resentBytes += bytes.length;
         else t.maxSent = i + 1;
-        t.sentBytes += data.length;
+        t.sentBytes += bytes.length;
         this.counters.chunksSent += 1;
-        this.post(t.tab, encodeChunk(t.id, i, hash, data));
+        this.post(t.tab, plain, bytes.length);
       }
     } finally {
       t.pumping = false;
