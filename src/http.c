@@ -229,14 +229,25 @@ static int serve_file(struct xr_server *s, struct lws *wsi, const char *rel)
 			  sizeof(APP_HEADERS) - 1);
 }
 
-/* /plugins/<id>/<file>: from the plugin's own folder, bundled or not. */
+/* /plugins/<id>/<file>: from the plugin's own folder, bundled or not;
+ * /plugins/_shared/<file>: what the bundled plugins share (any plugin may
+ * load it), with the same headers. */
 static int serve_plugin(struct xr_server *s, struct lws *wsi, const char *path)
 {
+	static const char shared[] = "/plugins/_shared/";
 	const char *id = path + strlen("/plugins/"), *slash = strchr(id, '/');
 	const struct xr_plugin *p;
+	char want[PATH_MAX], root[PATH_MAX];
 
 	if (!slash || !slash[1])
 		return html_status(wsi, 404, "Not Found");
+	if (!strncmp(path, shared, sizeof(shared) - 1)) {
+		int n = snprintf(want, sizeof(want), "%s/plugins/_shared", s->web_root);
+		if (n < 0 || (size_t)n >= sizeof(want) || !realpath(want, root))
+			return html_status(wsi, 404, "Not Found");
+		return serve_from(wsi, root, slash, PLUGIN_HEADERS,
+				  sizeof(PLUGIN_HEADERS) - 1);
+	}
 	p = xr_plugins_find(&s->plugins, id, (size_t)(slash - id));
 	if (!p)
 		return html_status(wsi, 404, "Not Found");

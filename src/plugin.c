@@ -305,7 +305,8 @@ int xr_plugins_load(struct xr_plugins *out, const char *web_root,
 	dh = opendir(base);
 	if (dh) { /* sorted, so the list does not depend on the file system */
 		while ((d = readdir(dh)) && nnames <= XR_PLUGINS_MAX) {
-			if (d->d_name[0] == '.')
+			/* "_shared" and the like: files plugins share, no plugin */
+			if (d->d_name[0] == '.' || d->d_name[0] == '_')
 				continue;
 			names[nnames] = strdup(d->d_name);
 			if (!names[nnames]) {

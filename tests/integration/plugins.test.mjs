@@ -60,6 +60,7 @@ describe('serving plugins', () => {
     const byId = Object.fromEntries(plugins.map((p) => [p.id, p]));
     assert.equal(byId.whiteboard?.bundled, true);
     assert.equal(byId.poll?.bundled, true);
+    assert.equal(byId._shared, undefined);
     assert.deepEqual(byId.third, { ...manifest(), bundled: false });
     assert.equal((await request(d, { method: 'DELETE', path: '/api/plugins' })).status, 405);
   });
@@ -76,6 +77,12 @@ describe('serving plugins', () => {
       assert.equal(r.headers['x-content-type-options'], 'nosniff', path);
     }
     assert.match((await request(d, { path: '/plugins/third/main.js' })).headers['content-type'], /text\/javascript/);
+    // What the bundled plugins share is served the same way, and is no plugin.
+    const shared = await request(d, { path: '/plugins/_shared/bridge.js' });
+    assert.equal(shared.status, 200);
+    assert.equal(shared.headers['content-security-policy'], PLUGIN_CSP);
+    assert.equal(shared.headers['access-control-allow-origin'], '*');
+    assert.equal((await request(d, { path: '/plugins/_shared/missing.js' })).status, 404);
     // The app's own pages keep theirs.
     const app = await request(d, { path: '/' });
     assert.match(app.headers['content-security-policy'], /frame-ancestors 'none'/);

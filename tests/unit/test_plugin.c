@@ -188,6 +188,7 @@ static void loading_bundled_and_operator_folders(void **state)
 	assert_int_equal(mkdir(web, 0700), 0);
 	mkfolder(web, "poll", "{\"id\":\"poll\",\"name\":\"P\",\"version\":\"1\","
 		 "\"author\":\"x\",\"entry\":\"index.html\",\"permissions\":[]}");
+	mkfolder(web, "_shared", NULL); /* files plugins share: not a plugin */
 	mkfolder(f->real, "ext", GOOD);
 	snprintf(ext, sizeof(ext), "%s/ext", f->real);
 	dirs[0] = ext;

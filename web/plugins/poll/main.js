@@ -6,8 +6,8 @@
 // number so that the latest choice wins wherever it arrives. Closing sends
 // the creator's final list, so every tally ends the same.
 
-import { Bridge } from './bridge.js';
-import { Sync, isPeerId } from './sync.js';
+import { Bridge } from '../_shared/bridge.js';
+import { Sync, isPeerId } from '../_shared/sync.js';
 
 const MAX_POLLS = 50;
 const MAX_OPTIONS = 8;

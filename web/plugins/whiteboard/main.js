@@ -6,8 +6,8 @@
 // "Clear" starts a new epoch for everyone: strokes of an older epoch are
 // dropped wherever they arrive.
 
-import { Bridge } from './bridge.js';
-import { Sync, isPeerId } from './sync.js';
+import { Bridge } from '../_shared/bridge.js';
+import { Sync, isPeerId } from '../_shared/sync.js';
 
 const Q = 10000;               // coordinates are integers 0..Q on a 4:3 board
 const ASPECT = 4 / 3;

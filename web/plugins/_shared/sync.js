@@ -5,7 +5,7 @@
 // waits a moment, asks ONE of them (the smallest id, so the choice does not
 // depend on timing) with `sync`, and receives the state as `snap` chunks of
 // at most CHUNK_BYTES, the last one marked. No answer in time: the next one.
-// Each copy of this plugin carries its own copy of this file.
+// Shared by the bundled plugins from /plugins/_shared/.
 
 const CHUNK_BYTES = 12000;     // a chunk's records, as JSON; `send` allows 16 KiB
 const GATHER_MS = 300;         // wait this long after the first `here`

@@ -2,7 +2,8 @@
 // bridge.js: this plugin's side of the xroom plugin contract (version 1).
 // Waits for the app's `xroom:init` and its MessagePort, then offers
 // `call(method, params)` (a promise, with a timeout) and `on(event, fn)`.
-// Each bundled plugin carries its own copy: a plugin is one folder.
+// Shared by the bundled plugins from /plugins/_shared/ (served like a
+// plugin file, with the plugin CSP), and usable by any plugin.
 
 const API = 1;
 
