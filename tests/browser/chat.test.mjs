@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { captureFrames, foreignRequests, joinPage, launch, roomLink, startDaemon, waitFor } from './util.mjs';
+import { captureFrames, channelsOpen, daemonForSuite, foreignRequests, joinPage, launch, openChat, roomLink, waitFor } from './util.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -14,9 +14,6 @@ after(async () => { await browser?.close(); });
 
 /** Chat counters of a page (never the text). */
 const chatOf = (page) => page.evaluate(() => window.xroomTest.chat());
-/** Waits until `page` has an open data channel to `n` peers. */
-const channelsOpen = (p, n) => waitFor(async () => (await chatOf(p.page))?.open.length === n,
-  { timeout: 30000, what: `${p.name}: data channels to ${n} peers` });
 
 /** Types into the Message box and presses Enter. */
 async function say(page, text) {
@@ -25,27 +22,18 @@ async function say(page, text) {
   await box.press('Enter');
 }
 
-async function openChat(page) {
-  if (await page.locator('#chat').isHidden()) await page.getByRole('button', { name: /^Chat/ }).click();
-  await page.locator('#chat').waitFor({ state: 'visible' });
-}
 
 const logText = (page) => page.locator('#chat-log').innerText();
 
 describe('chat among three, then a late joiner', () => {
-  let daemon;
-  const pages = [];
-  before(async () => { daemon = await startDaemon({}); });
-  after(async () => {
-    for (const p of pages) await p.context.close();
-    await daemon?.stop();
-  });
+  const suite = daemonForSuite();
+  const { pages } = suite;
 
   test('messages, names, delivery, late joiner, limit, links; nothing through the daemon', async () => {
     const link = roomLink();
     const frames = [];
     const join = async (name, opts = {}) => {
-      const p = await joinPage(browser, daemon, link, { name, ...opts, before: (c, page) => { frames.push(captureFrames(page)); } });
+      const p = await joinPage(browser, suite.daemon, link, { name, ...opts, before: (c, page) => { frames.push(captureFrames(page)); } });
       pages.push(p);
       return p;
     };
@@ -101,7 +89,7 @@ describe('chat among three, then a late joiner', () => {
     assert.equal(await c.page.locator('#chat-log a').count(), 1, 'javascript: is not a link');
     assert.equal(await c.page.locator('#chat-log img, #chat-log iframe, #chat-log video').count(), 0, 'no preview');
     for (const p of [a, b, c]) {
-      assert.deepEqual(foreignRequests(p.log, daemon.origin), [], `${p.name}: no third-party request`);
+      assert.deepEqual(foreignRequests(p.log, suite.daemon.origin), [], `${p.name}: no third-party request`);
     }
 
     // Too long: refused with a message, nothing sent.

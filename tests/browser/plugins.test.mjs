@@ -10,7 +10,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { joinPage, launch, roomLink, startDaemon, waitFor, waitMediaFlowing } from './util.mjs';
+import { channelsOpen, daemonForSuite, joinPage, launch, roomLink, startDaemon, waitFor, waitMediaFlowing } from './util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let browser;
@@ -44,29 +44,23 @@ async function joinPlugin(page, name) {
 }
 
 describe('bundled plugins: whiteboard and poll among three', () => {
-  let daemon;
-  const pages = [];
-  before(async () => { daemon = await startDaemon({}); });
-  after(async () => {
-    for (const p of pages) await p.context.close();
-    await daemon?.stop();
-  });
+  const suite = daemonForSuite();
+  const { pages } = suite;
 
   test('the daemon lists them, each asks first, strokes and votes reach everyone, a late joiner gets the board', async () => {
-    const list = await daemon.json('/api/plugins');
+    const list = await suite.daemon.json('/api/plugins');
     const ids = list.plugins.map((p) => p.id);
     assert.ok(ids.includes('whiteboard') && ids.includes('poll'), `bundled plugins listed: ${ids}`);
     const link = roomLink();
     const join = async (name) => {
-      const p = await joinPage(browser, daemon, link, { name });
+      const p = await joinPage(browser, suite.daemon, link, { name });
       pages.push(p);
       return p;
     };
     const a = await join('Ada');
     const b = await join('Brian');
     const c = await join('Cleo');
-    await waitFor(async () => (await Promise.all([a, b, c].map((p) => p.page.evaluate(() => window.xroomTest.chat()?.open.length)))).every((n) => n === 2),
-      { timeout: 30000, what: 'data channels' });
+    await Promise.all([a, b, c].map((p) => channelsOpen(p, 2)));
 
     // A starts the whiteboard: the consent dialog shows what it may do.
     const text = await startPlugin(a.page, 'Whiteboard');

@@ -5,30 +5,23 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  joinPage, launch, roomLink, sleep, startDaemon, stats, tab, waitFor, waitMediaFlowing,
-} from './util.mjs';
+import { daemonForSuite, joinPage, launch, roomLink, sleep, startDaemon, stats, tab, waitFor, waitMediaFlowing } from './util.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 describe('daemon killed and restarted mid-call', () => {
-  let daemon;
-  const pages = [];
-  before(async () => { daemon = await startDaemon({}); });
-  after(async () => {
-    for (const p of pages) await p.context.close();
-    await daemon?.stop();
-  });
+  const suite = daemonForSuite();
+  const { pages } = suite;
 
   test('the call survives, everyone rejoins within 15 s without duplicates, a newcomer reaches all', async () => {
     const link = roomLink();
-    for (const name of ['Ann', 'Ben', 'Cat']) pages.push(await joinPage(browser, daemon, link, { name }));
+    for (const name of ['Ann', 'Ben', 'Cat']) pages.push(await joinPage(browser, suite.daemon, link, { name }));
     const before = await waitMediaFlowing(pages);
     const connections = (s) => s.peers.map((p) => `${p.tab}@${p.gen}`).sort();
 
-    await daemon.kill();
+    await suite.daemon.kill();
     // Media is peer to peer: it keeps flowing with the daemon gone.
     await waitFor(async () => {
       const all = await Promise.all(pages.map((p) => stats(p.page)));
@@ -40,7 +33,7 @@ describe('daemon killed and restarted mid-call', () => {
     }
     await sleep(2000);
 
-    await daemon.start(); // same port
+    await suite.daemon.start(); // same port
     const t0 = Date.now();
     const rejoined = await waitFor(async () => {
       const all = await Promise.all(pages.map((p) => stats(p.page)));
@@ -63,11 +56,11 @@ describe('daemon killed and restarted mid-call', () => {
     for (const p of pages) {
       await p.page.locator('#banner').waitFor({ state: 'hidden', timeout: 2000 });
     }
-    const health = await daemon.json('/healthz');
+    const health = await suite.daemon.json('/healthz');
     assert.equal(health.peers, 3);
 
     // A newcomer after the restart connects to all of them.
-    pages.push(await joinPage(browser, daemon, link, { name: 'Dan' }));
+    pages.push(await joinPage(browser, suite.daemon, link, { name: 'Dan' }));
     const all = await waitMediaFlowing(pages, { timeout: 30000 });
     for (const s of all) {
       assert.equal(s.peers.length, 3);
@@ -79,17 +72,12 @@ describe('daemon killed and restarted mid-call', () => {
 });
 
 describe('one tab loses its signaling socket', () => {
-  let daemon;
-  const pages = [];
-  before(async () => { daemon = await startDaemon({}); });
-  after(async () => {
-    for (const p of pages) await p.context.close();
-    await daemon?.stop();
-  });
+  const suite = daemonForSuite();
+  const { pages } = suite;
 
   test('the others keep its tile and connection through peer-left, and rebind it on its rejoin', async () => {
     const link = roomLink();
-    for (const name of ['Ann', 'Ben']) pages.push(await joinPage(browser, daemon, link, { name }));
+    for (const name of ['Ann', 'Ben']) pages.push(await joinPage(browser, suite.daemon, link, { name }));
     const [a, b] = pages;
     const before = await waitMediaFlowing(pages);
     const oldId = before[0].peerId;

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export { sleep };
@@ -111,6 +112,21 @@ export async function startDaemon(config = {}) {
   return new Daemon(config).start();
 }
 
+/**
+ * For a describe block: a daemon with `config` started before its tests,
+ * and after them every page in `pages` closed and the daemon stopped.
+ * Returns {daemon, pages} (daemon set once started).
+ */
+export function daemonForSuite(config = {}) {
+  const suite = { daemon: /** @type {Daemon | null} */ (null), pages: [] };
+  before(async () => { suite.daemon = await startDaemon(config); });
+  after(async () => {
+    for (const p of suite.pages) await p.context.close();
+    await suite.daemon?.stop();
+  });
+  return suite;
+}
+
 export async function launch(extraArgs = []) {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
@@ -209,6 +225,18 @@ export async function framesOver(page, tab, ms = 1500) {
   await sleep(ms);
   const b = (await stats(page)).peers.find((p) => p.tab === tab);
   return (b?.framesDecoded ?? 0) - (a?.framesDecoded ?? 0);
+}
+
+/** Waits until `p` has open data channels (chat, and files with them) to `n` peers. */
+export function channelsOpen(p, n) {
+  return waitFor(async () => (await p.page.evaluate(() => window.xroomTest.chat()))?.open.length === n,
+    { timeout: 30000, what: `${p.name}: data channels to ${n} peers` });
+}
+
+/** Opens the chat panel of `page` if it is closed. */
+export async function openChat(page) {
+  if (await page.locator('#chat').isHidden()) await page.getByRole('button', { name: /^Chat/ }).click();
+  await page.locator('#chat').waitFor({ state: 'visible' });
 }
 
 export async function tab(page) {

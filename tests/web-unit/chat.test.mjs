@@ -132,3 +132,30 @@ test('nobody to send to: not delivered at once', () => {
   const r = chat.send('anyone?');
   assert.ok(r.ok && deliveryOf(r.message) === 'none');
 });
+
+test('a peer whose channel opens while a message awaits its acknowledgements still gets it', async () => {
+  const keys = await deriveRoomKeys(randomBytes(32).toString('base64url'));
+  const [tA, tB] = ['AAAAAAAAAAAAAAAA', 'BBBBBBBBBBBBBBBB'];
+  const box = (s) => ({ seal: (t, c, v) => s.sealJSON(t, c, v), open: (t, c, b) => s.openJSON(t, c, b) });
+  const [ca, cb] = pipe();
+  ca.readyState = 'connecting';
+  const la = new DataLink(box(new DataSealer(keys.data, tA)));
+  const lb = new DataLink(box(new DataSealer(keys.data, tB)));
+  la.attach(tB, ca);
+  lb.attach(tA, cb);
+  const chatA = new Chat(la, tA);
+  const chatB = new Chat(lb, tB);
+  const got = [];
+  chatB.on('message', ({ message }) => got.push(message.text));
+  const r = chatA.send('early');
+  assert.ok(r.ok);
+  assert.equal(deliveryOf(r.message), 'sending', 'counted, not sent yet');
+  assert.equal(ca.sent.length, 0);
+  const delivered = new Promise((res) => chatA.on('delivery', ({ message }) => { if (deliveryOf(message) === 'all') res(); }));
+  ca.readyState = 'open';
+  for (const fn of ca.l.open) fn({});
+  await Promise.race([delivered, new Promise((_, rej) => setTimeout(() => rej(new Error('never delivered')), 3000))]);
+  assert.deepEqual(got, ['early']);
+  chatA.close();
+  chatB.close();
+});

@@ -6,6 +6,7 @@
 
 import { Emitter } from './emitter.js';
 import { CHAT_MAX_BYTES, checkText, deliveryOf, splitLinks, tooLongText, utf8Bytes } from './chat.js';
+import { byId as $ } from './dom.js';
 
 /** @typedef {import('./chat.js').ChatMessage} ChatMessage */
 
@@ -16,13 +17,6 @@ export const DELIVERY_TEXT = Object.freeze({
   some: 'Sent to some',
   none: 'Not delivered',
 });
-
-/** @param {string} id */
-function $(id) {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`missing #${id}`);
-  return el;
-}
 
 /** @extends {Emitter<{send: {text: string}, toggle: {}}>} */
 export class ChatView extends Emitter {

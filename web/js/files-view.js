@@ -8,15 +8,9 @@
 import { Emitter } from './emitter.js';
 import { ChatView } from './chat-view.js';
 import { REASONS, progressOf } from './files.js';
+import { byId as $ } from './dom.js';
 
 /** @typedef {import('./files.js').Transfer} Transfer */
-
-/** @param {string} id */
-function $(id) {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`missing #${id}`);
-  return el;
-}
 
 /** "3.1 MB": decimal units, as file managers show them. @param {number} n */
 export function formatBytes(n) {

@@ -6,15 +6,9 @@
 // the call bar, and the panel that holds the running plugins' frames.
 
 import { PERMISSION_TEXT, policyOf } from './plugins.js';
+import { byId as $ } from './dom.js';
 
 /** @typedef {import('./plugins.js').Manifest} Manifest */
-
-/** @param {string} id */
-function $(id) {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`missing #${id}`);
-  return el;
-}
 
 /** @param {string} tag @param {string} [text] @param {string} [cls] */
 function el(tag, text = '', cls = '') {

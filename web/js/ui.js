@@ -5,6 +5,7 @@
 // user does as typed actions; it decides nothing about media or network.
 
 import { Emitter } from './emitter.js';
+import { byId as $ } from './dom.js';
 
 /** @typedef {'connecting' | 'direct' | 'relayed' | 'reconnecting' | 'failed'} Badge */
 /** @typedef {import('./e2ee.js').Lock} Lock */
@@ -145,17 +146,6 @@ export const MESSAGES = {
     retry: true,
   },
 };
-
-/**
- * @template {HTMLElement} T
- * @param {string} id
- * @returns {T}
- */
-function $(id) {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`room.html lacks #${id}`);
-  return /** @type {T} */ (el);
-}
 
 /**
  * Initials for an avatar: up to two letters of the name.
