@@ -129,6 +129,7 @@ describe('a 64 MiB file from A to B and C', () => {
     const doneC = (await transfers(c.page, 'in')).at(-1);
     assert.equal(doneC.state, 'done');
     assert.equal(doneC.resentBytes, 0);
+    assert.equal((await filesOf(c.page)).store, 'disk', 'C streamed it to its Origin Private File System, not to memory');
     console.log(`# 64 MiB A→C: ${doneC.ms} ms (${(64 / (doneC.ms / 1000)).toFixed(1)} MiB/s, incl. the receiver's re-read)`);
 
     // Again, both accept: two receivers at once.

@@ -53,6 +53,8 @@ async function fileReaches(from, to) {
     const digest = await waitFor(() => to.page.evaluate(() => window.xroomTest.receivedDigest()),
       { timeout: 120000, interval: 500, what: `${to.name}: ${name} received and checked` });
     assert.equal(digest, createHash('sha256').update(data).digest('hex'), `${from.browser} → ${to.browser}: same bytes`);
+    assert.equal((await to.page.evaluate(() => window.xroomTest.files())).store, 'disk',
+      `${to.browser} streamed it to its Origin Private File System (the disk worker), not to memory`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

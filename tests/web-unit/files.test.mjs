@@ -2,8 +2,9 @@
 // format and control messages with their validation, and two
 // FileTransfers over fake channels sealed with the real DataSealer and a
 // memory store: a whole transfer, decline, cancel, damaged chunks, a
-// channel that breaks and a new one that resumes, an empty file, and
-// messages for transfers nobody offered.
+// channel that breaks and a new one that resumes, an empty file,
+// messages for transfers nobody offered, and a disk that is slow, fails or
+// keeps something else than what it was given.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -90,13 +91,13 @@ function pipe() {
   return { a, b, cut };
 }
 
-async function pair() {
+async function pair(storeB = memoryStore()) {
   const keys = await deriveRoomKeys(randomBytes(32).toString('base64url'));
   const box = (s) => ({ seal: (t, c, b) => s.seal(t, c, b), open: (t, c, b) => s.open(t, c, b) });
   const sa = new DataSealer(keys.data, TA);
   const sb = new DataSealer(keys.data, TB);
   const A = new FileTransfers(box(sa), memoryStore());
-  const B = new FileTransfers(box(sb), memoryStore());
+  const B = new FileTransfers(box(sb), storeB);
   const link = () => {
     const p = pipe();
     A.attach(TB, p.a);
@@ -239,4 +240,86 @@ test('an empty file, and messages about transfers nobody offered', async () => {
   assert.equal(B.transfers.size, 1);
   // The root of no chunks is the hash of nothing.
   assert.equal(Buffer.from(await rootOf([])).toString('hex'), sha(Buffer.alloc(0)));
+});
+
+/**
+ * The memory store behind a disk that is slow (every write takes `ms`),
+ * fails its `failAt`-th write, or returns other bytes than it was given.
+ */
+function oddDisk({ ms = 0, failAt = 0, rot = false } = {}) {
+  const inner = memoryStore();
+  /** watch(): a number that grows as chunks are checked (set by the test) */
+  const log = { writes: 0, checkedWhileWriting: 0, watch: () => 0 };
+  return {
+    log,
+    kind: 'memory',
+    room: (n) => inner.room(n),
+    clear: () => inner.clear(),
+    async create(id, size) {
+      const sink = await inner.create(id, size);
+      return {
+        ...sink,
+        async write(position, parts) {
+          log.writes += 1;
+          if (log.writes === failAt) throw new Error('disk full');
+          const before = log.watch();
+          await sleep(ms);
+          if (log.watch() > before) log.checkedWhileWriting += 1;
+          await sink.write(position, parts);
+        },
+        async digests(chunk) {
+          const d = await sink.digests(chunk);
+          if (rot && d.hashes.length) d.hashes[d.hashes.length - 1] = new Uint8Array(32);
+          return d;
+        },
+      };
+    },
+  };
+}
+
+test('a slow disk: chunks go on arriving and are checked while a block is written; acks wait for the disk', async () => {
+  const disk = oddDisk({ ms: 40 });
+  const { A, B } = await pair(disk);
+  const data = randomBytes(64 * CHUNK + 5);
+  const offer = nextOffer(B);
+  const [out] = A.send(new Blob([data]), [TB]);
+  const t = await offer;
+  disk.log.watch = () => t.next;
+  const acked = [];
+  const ackCheck = A.on('update', ({ transfer }) => { if (transfer === out) acked.push([out.have, t.have]); });
+  B.accept(t);
+  await reach(B, t, 'done');
+  await reach(A, out, 'done');
+  ackCheck();
+  assert.equal(sha(await bytesOf(t.result)), sha(data));
+  assert.ok(disk.log.writes >= 4, `${disk.log.writes} writes`);
+  assert.ok(disk.log.checkedWhileWriting > 0, 'chunks were checked while a block was being written');
+  for (const [sent, written] of acked) assert.ok(sent <= written, `A counted ${sent} chunks done, B had written ${written}`);
+});
+
+test('a failing disk: the transfer fails on both sides with a clear reason, nothing is offered', async () => {
+  const { A, B } = await pair(oddDisk({ failAt: 2 }));
+  const offer = nextOffer(B);
+  const [out] = A.send(new Blob([randomBytes(40 * CHUNK)]), [TB]);
+  const t = await offer;
+  B.accept(t);
+  await reach(B, t, 'failed');
+  await reach(A, out, 'failed');
+  assert.equal(t.reason, 'write-error');
+  assert.equal(out.reason, 'write-error');
+  assert.equal(t.result, null);
+  assert.equal(t.sink, null, 'the partial file is gone');
+});
+
+test('a disk that keeps other bytes than it was given: the re-read check fails, nothing is offered', async () => {
+  const { A, B } = await pair(oddDisk({ rot: true }));
+  const offer = nextOffer(B);
+  const [out] = A.send(new Blob([randomBytes(5 * CHUNK)]), [TB]);
+  const t = await offer;
+  B.accept(t);
+  await reach(B, t, 'failed');
+  await reach(A, out, 'failed');
+  assert.equal(t.reason, 'integrity');
+  assert.equal(out.reason, 'integrity');
+  assert.equal(t.result, null);
 });

@@ -47,11 +47,11 @@ export const CHUNK = 64 * 1024;
 export const CHUNK_MIN = 4 * 1024;
 export const CHUNK_MAX = 256 * 1024;
 /** At most this much in the channel's send buffer… */
-export const HIGH_WATER = 1024 * 1024;
+export const HIGH_WATER = 2 * 1024 * 1024;
 /** …and the sender wakes when it falls to this. */
-export const LOW_WATER = 256 * 1024;
+export const LOW_WATER = 512 * 1024;
 /** Bytes sent but not yet acknowledged as written by the receiver. */
-export const WINDOW = 4 * 1024 * 1024;
+export const WINDOW = 8 * 1024 * 1024;
 /** The receiver acknowledges every this many chunks. */
 export const ACK_EVERY = 8;
 /**
@@ -67,6 +67,7 @@ const MAX_PENDING_OFFERS = 32;
 /** Largest file: what a double counts exactly. */
 export const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 const HASH = 32;
+const NO_HASH = new Uint8Array(HASH);
 const MAX_NAME = 255;
 const MAX_ID = 32;
 const KIND_CHUNK = 1;
@@ -88,10 +89,15 @@ const dec = new TextDecoder('utf-8', { fatal: true });
  *   file: Blob | null, sink: Sink | null, chain: Promise<void>, pumping: boolean,
  *   result: File | Blob | null,
  *   block: {from: number, bytes: Uint8Array} | null, held: Uint8Array[], heldFrom: number,
- *   hashing: Set<Promise<unknown>>,
+ *   hashing: Set<Promise<unknown>>, written: Promise<void>,
  * }} Transfer
- * @typedef {{write: (position: number, data: Uint8Array) => Promise<void>, close: () => Promise<void>,
- *   read: () => Promise<Blob>, discard: () => Promise<void>}} Sink
+ * @typedef {{write: (position: number, parts: Uint8Array[]) => Promise<void>,
+ *   digests: (chunk: number) => Promise<{size: number, hashes: Uint8Array[]}>,
+ *   close: () => Promise<void>, read: () => Promise<Blob>, discard: () => Promise<void>}} Sink
+ *   A received file being written. `write` puts `parts` one after another
+ *   from `position` and may take their buffers over (the caller must not
+ *   use them again); `digests` re-reads what was written and hashes it
+ *   chunk by chunk.
  * @typedef {{create: (id: string, size: number) => Promise<Sink>, room: (size: number) => Promise<{ok: boolean, free: number}>,
  *   clear: () => Promise<void>, kind: 'disk' | 'memory'}} Store
  * @typedef {{seal: (tab: string, channel: string, plain: Uint8Array) => Promise<Uint8Array>,
@@ -416,7 +422,7 @@ export class FileTransfers extends Emitter {
       if (t.dir === 'in' && (t.state === 'receiving' || t.state === 'paused')) {
         this.setState(t, 'receiving');
         t.chain = t.chain.then(async () => {
-          await this.flush(t); // what arrived and was checked is kept
+          await this.flush(t); // what arrived and was checked is kept, once written
           t.next = t.have; // anything after the last written chunk comes again
           this.control(tab, { t: 'file-resume', id: t.id, have: t.have });
         });
@@ -469,7 +475,7 @@ export class FileTransfers extends Emitter {
       startedAt: 0, endedAt: 0, rate: 0, samples: [],
       hashes: [], root: null, endSent: false,
       file: null, sink: null, chain: Promise.resolve(), pumping: false, result: null,
-      block: null, held: [], heldFrom: 0, hashing: new Set(),
+      block: null, held: [], heldFrom: 0, hashing: new Set(), written: Promise.resolve(),
     };
   }
 
@@ -669,26 +675,26 @@ export class FileTransfers extends Emitter {
         if (t.state !== 'sending' || t.next !== i + 1) continue; // rewound or stopped meanwhile
         // Hashed, framed and sealed off the loop: the next chunk is read
         // while this one is hashed (the send chain keeps the order).
-        const damage = this.corruptNext > 0 && data.length > 0; // test hook: damage after hashing
+        const damage = this.corruptNext > 0 && data.length > 0;
         if (damage) this.corruptNext -= 1;
-        const bytes = data;
+        // The chunk is copied once, into its frame; the hash goes in when
+        // it is known (digest copies what it hashes when called).
         const known = t.hashes[i];
-        const plain = (known ? Promise.resolve(known) : sha256(bytes)).then((hash) => {
+        const frame = encodeChunk(t.id, i, known ?? NO_HASH, data);
+        const body = frame.subarray(frame.length - data.length);
+        const plain = (known ? Promise.resolve(known) : sha256(body)).then((hash) => {
           t.hashes[i] = hash;
-          let d = bytes;
-          if (damage) {
-            d = bytes.slice();
-            d[d.length >> 1] ^= 0x5a;
-          }
-          return encodeChunk(t.id, i, hash, d);
+          frame.set(hash, frame.length - data.length - HASH);
+          if (damage) body[body.length >> 1] ^= 0x5a; // test hook: damaged after hashing
+          return frame;
         });
         t.hashing.add(plain);
         plain.finally(() => t.hashing.delete(plain)).catch(() => {});
-        if (i < t.maxSent) t.resentBytes += bytes.length;
+        if (i < t.maxSent) t.resentBytes += data.length;
         else t.maxSent = i + 1;
-        t.sentBytes += bytes.length;
+        t.sentBytes += data.length;
         this.counters.chunksSent += 1;
-        this.post(t.tab, plain, bytes.length);
+        this.post(t.tab, plain, data.length);
       }
     } finally {
       t.pumping = false;
@@ -707,35 +713,41 @@ export class FileTransfers extends Emitter {
       const bytes = new Uint8Array(await /** @type {Blob} */ (t.file).slice(from, Math.min(t.size, from + size)).arrayBuffer());
       t.block = b = { from, bytes };
     }
-    return b.bytes.slice(from - b.from, end - b.from);
+    return b.bytes.subarray(from - b.from, end - b.from); // a view: the frame is the copy
   }
 
   /**
-   * Writes the verified chunks held in memory, then counts and
-   * acknowledges them.
+   * Hands the verified chunks held in memory to the store. The store writes
+   * in order and in the background: chunks that arrive meanwhile are
+   * checked and held as usual. When a block is written it is counted and
+   * acknowledged. Returns when every block handed over so far is written.
    * @param {Transfer} t
+   * @returns {Promise<void>}
    */
-  async flush(t) {
-    if (!t.held.length || !t.sink) return;
+  flush(t) {
+    if (!t.held.length || !t.sink) return t.written;
     const parts = t.held;
     const first = t.heldFrom;
     t.held = [];
-    const size = parts.reduce((n, p) => n + p.length, 0);
-    const all = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    await t.sink.write(first * t.chunk, all);
-    if (this.ended(t)) return;
-    const before = t.have;
-    t.have = first + parts.length;
-    sample(t, performance.now(), doneBytes(t));
-    if (Math.floor(t.have / ACK_EVERY) > Math.floor(before / ACK_EVERY) || t.have === t.chunks) {
-      this.control(t.tab, { t: 'file-ack', id: t.id, have: t.have });
-    }
-    this.emit('update', { transfer: t });
+    const write = t.sink.write(first * t.chunk, parts);
+    write.catch(() => {}); // handled below, once the writes before it are done
+    t.written = t.written.then(() => write).then(() => {
+      if (this.ended(t)) return;
+      const before = t.have;
+      t.have = first + parts.length;
+      sample(t, performance.now(), doneBytes(t));
+      if (Math.floor(t.have / ACK_EVERY) > Math.floor(before / ACK_EVERY) || t.have === t.chunks) {
+        this.control(t.tab, { t: 'file-ack', id: t.id, have: t.have });
+      }
+      this.emit('update', { transfer: t });
+      if (t.have === t.chunks) t.chain = t.chain.then(() => this.maybeFinish(t));
+    }).catch((e) => {
+      if (this.ended(t)) return;
+      console.warn('xroom: cannot write an incoming file', e);
+      this.control(t.tab, { t: 'file-cancel', id: t.id, reason: 'write-error' });
+      this.end(t, 'failed', 'write-error', 'me');
+    });
+    return t.written;
   }
 
   /** @param {string} tab @param {Uint8Array} plain */
@@ -878,8 +890,7 @@ export class FileTransfers extends Emitter {
     t.held.push(data); // a view of this message's own buffer
     t.hashes[i] = hash.slice();
     t.next = i + 1;
-    if (t.held.length * t.chunk >= BLOCK || t.next === t.chunks) await this.flush(t);
-    if (t.have === t.chunks) await this.maybeFinish(t);
+    if (t.held.length * t.chunk >= BLOCK || t.next === t.chunks) this.flush(t); // finishes when written
   }
 
   /**
@@ -893,22 +904,15 @@ export class FileTransfers extends Emitter {
     const sink = t.sink;
     let ok = false;
     try {
-      await sink.close();
-      const blob = await sink.read();
-      ok = blob.size === t.size;
-      const again = [];
-      const per = Math.max(1, Math.floor(BLOCK / t.chunk));
-      for (let i = 0; ok && i < t.chunks; i += per) {
-        const bytes = new Uint8Array(await blob.slice(i * t.chunk, Math.min(t.size, (i + per) * t.chunk)).arrayBuffer());
-        for (let j = 0; ok && j < per && i + j < t.chunks; j += 1) {
-          const h = await sha256(bytes.subarray(j * t.chunk, Math.min(bytes.length, (j + 1) * t.chunk)));
-          const want = t.hashes[i + j];
-          if (!want || !same(h, want)) ok = false;
-          again.push(h);
-        }
-      }
+      // What is on disk, hashed again chunk by chunk by the disk worker.
+      const { size, hashes: again } = await sink.digests(t.chunk);
+      ok = size === t.size && again.length === t.chunks && again.every((h, i) => {
+        const want = t.hashes[i];
+        return !!want && same(h, want);
+      });
       if (ok) ok = same(await rootOf(again), t.root);
-      if (ok) t.result = blob;
+      await sink.close();
+      if (ok) t.result = await sink.read();
     } catch (e) {
       console.warn('xroom: cannot verify a received file', e);
       ok = false;
@@ -969,22 +973,75 @@ export async function openStore(owner) {
     if (!navigator.storage?.getDirectory) throw new Error('no OPFS');
     const root = await navigator.storage.getDirectory();
     const dir = await root.getDirectoryHandle(DIR, { create: true });
-    const probe = await dir.getFileHandle(`${owner}.probe`, { create: true });
-    if (typeof probe.createWritable !== 'function') throw new Error('no createWritable');
-    await dir.removeEntry(`${owner}.probe`);
+    const disk = new DiskWorker();
+    try {
+      await disk.call({ op: 'probe', name: `${owner}.probe` });
+    } catch (e) {
+      disk.stop();
+      throw e;
+    }
     if (navigator.locks) navigator.locks.request(`${LOCK}${owner}`, () => new Promise(() => {})).catch(() => {});
-    return diskStore(dir, owner);
+    return diskStore(dir, owner, disk);
   } catch (e) {
     console.info('xroom: received files are kept in memory', e);
     return memoryStore();
   }
 }
 
+/** The page's disk worker (disk-worker.js): requests in, answers back in order. */
+class DiskWorker {
+  constructor() {
+    this.worker = new Worker(new URL('./disk-worker.js', import.meta.url), { type: 'module', name: 'xroom-disk' });
+    this.seq = 0;
+    /** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void}>} */
+    this.waiting = new Map();
+    this.worker.onmessage = (ev) => {
+      const r = ev.data ?? {};
+      const w = this.waiting.get(r.seq);
+      if (!w) return;
+      this.waiting.delete(r.seq);
+      if (r.ok) w.resolve(r.value);
+      else w.reject(Object.assign(new Error(r.message), { name: r.error }));
+    };
+    // The worker failed to load or crashed: nothing pending will be answered.
+    this.worker.onerror = (ev) => {
+      ev.preventDefault?.();
+      this.fail(new Error(`the disk worker failed: ${ev.message ?? 'unknown error'}`));
+    };
+  }
+
+  /**
+   * @param {Record<string, unknown>} msg
+   * @param {Transferable[]} [transfer]
+   * @returns {Promise<any>}
+   */
+  call(msg, transfer = []) {
+    return new Promise((resolve, reject) => {
+      this.seq += 1;
+      this.waiting.set(this.seq, { resolve, reject });
+      this.worker.postMessage({ ...msg, seq: this.seq }, transfer);
+    });
+  }
+
+  /** @param {Error} e */
+  fail(e) {
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
+  }
+
+  stop() {
+    this.worker.terminate();
+    this.fail(new Error('the disk worker stopped'));
+  }
+}
+
 /**
- * @param {FileSystemDirectoryHandle} dir @param {string} owner
+ * Files in the Origin Private File System, written by the disk worker.
+ * @param {FileSystemDirectoryHandle} dir @param {string} owner @param {DiskWorker} disk
  * @returns {Store}
  */
-function diskStore(dir, owner) {
+function diskStore(dir, owner, disk) {
+  let files = 0;
   return {
     kind: 'disk',
     async room(size) {
@@ -993,19 +1050,28 @@ function diskStore(dir, owner) {
       const free = est.quota - (est.usage ?? 0);
       return { ok: size <= free, free };
     },
-    async create(id) {
+    async create(id, size) {
       const name = `${owner}.${id}`;
-      const fh = await dir.getFileHandle(name, { create: true });
-      const w = await fh.createWritable({ keepExistingData: false });
+      files += 1;
+      const file = files;
+      await disk.call({ op: 'open', file, name, size });
       let open = true;
       return {
-        write: (position, data) => w.write({ type: 'write', position, data: /** @type {Uint8Array<ArrayBuffer>} */ (data) }),
-        async close() {
-          if (open) { open = false; await w.close(); }
+        write(position, parts) {
+          // Handed over to the worker, not copied: each part is a view of
+          // the buffer of the message it came in.
+          const buffers = [...new Set(parts.map((p) => /** @type {ArrayBuffer} */ (p.buffer)))];
+          const list = parts.map((p) => ({ buf: p.buffer, off: p.byteOffset, len: p.byteLength }));
+          return disk.call({ op: 'write', file, at: position, parts: list }, buffers);
         },
-        read: () => fh.getFile(),
+        digests: (chunk) => disk.call({ op: 'digests', file, chunk }),
+        async close() {
+          if (open) { open = false; await disk.call({ op: 'close', file }); }
+        },
+        read: async () => (await dir.getFileHandle(name)).getFile(),
         async discard() {
-          if (open) { open = false; await w.abort().catch(() => {}); }
+          open = false;
+          await disk.call({ op: 'discard', file });
           await dir.removeEntry(name).catch(() => {});
         },
       };
@@ -1040,7 +1106,18 @@ export function memoryStore() {
       let alive = true;
       const release = () => { if (alive) { alive = false; used -= size; } };
       return {
-        async write(position, data) { buf.set(data, position); },
+        async write(position, parts) {
+          let at = position;
+          for (const p of parts) {
+            buf.set(p, at);
+            at += p.length;
+          }
+        },
+        async digests(chunk) {
+          const hashes = [];
+          for (let at = 0; at < size; at += chunk) hashes.push(sha256(buf.subarray(at, Math.min(size, at + chunk))));
+          return { size, hashes: await Promise.all(hashes) };
+        },
         async close() {},
         async read() { return new Blob([buf]); },
         async discard() { release(); },
