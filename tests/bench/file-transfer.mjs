@@ -13,13 +13,15 @@
 //     to the last byte counted on B.
 //
 // Runs alternate (plain, xroom, plain, xroom…) so both see the same
-// machine; the call's camera and microphone are off during the runs. Prints each run, then the medians and their ratio, as one JSON
-// line at the end. Run from tests/:
+// machine; the call's camera and microphone are off during the runs.
+// Prints each run with the CPU time all of Chromium's processes spent on it
+// (on Linux; the two idle xroom pages count in the plain runs too), then
+// the medians and their ratio, as one JSON line at the end. Run from tests/:
 //   node bench/file-transfer.mjs [MiB=256] [runs=3] [chunkKiB]
 // chunkKiB sets xroom's chunk size for this run (the shipped one is 64).
 
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { joinPage, launch, openPage, roomLink, sleep, startDaemon, waitFor } from '../browser/util.mjs';
@@ -42,6 +44,47 @@ async function makeFile(path) {
   }
   await new Promise((r) => out.end(r));
   return hash.digest('hex');
+}
+
+/**
+ * CPU seconds (user + system) so far of every Chromium process, by kind:
+ * renderer, browser, network (the network service, where WebRTC's UDP
+ * sockets live), other. Linux only (/proc); empty elsewhere.
+ */
+function chromiumCpu() {
+  const out = { renderer: 0, browser: 0, network: 0, other: 0 };
+  let pids = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    let cmd;
+    let stat;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (!cmd.includes('chromium')) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const secs = (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks
+    const type = /--type=([a-z-]+)/.exec(cmd)?.[1];
+    if (!type) out.browser += secs;
+    else if (type === 'renderer') out.renderer += secs;
+    else if (/NetworkService/.test(cmd)) out.network += secs;
+    else out.other += secs;
+  }
+  return out;
+}
+
+/** What a run cost, as one line: CPU seconds per kind of process. */
+function cpuLine(before, after) {
+  const d = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]));
+  const total = Object.values(d).reduce((a, b) => a + b, 0);
+  return `cpu ${total.toFixed(1)} s (renderers ${d.renderer.toFixed(1)}, browser ${d.browser.toFixed(1)}, network ${d.network.toFixed(1)}, other ${d.other.toFixed(1)})`;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -158,13 +201,15 @@ async function main() {
     const plain = [];
     const xroom = [];
     for (let r = 0; r < RUNS; r++) {
+      let cpu = chromiumCpu();
       const p = await plainRun(pa, pb, path);
       plain.push(MIB / p);
-      console.log(`run ${r + 1}: plain ${p.toFixed(2)} s = ${(MIB / p).toFixed(1)} MiB/s`);
+      console.log(`run ${r + 1}: plain ${p.toFixed(2)} s = ${(MIB / p).toFixed(1)} MiB/s; ${cpuLine(cpu, chromiumCpu())}`);
       await sleep(500);
+      cpu = chromiumCpu();
       const x = await xroomRun(a, b, path, name);
       xroom.push(MIB / x.seconds);
-      console.log(`run ${r + 1}: xroom ${x.seconds.toFixed(2)} s = ${(MIB / x.seconds).toFixed(1)} MiB/s (resent ${x.resent} B)`);
+      console.log(`run ${r + 1}: xroom ${x.seconds.toFixed(2)} s = ${(MIB / x.seconds).toFixed(1)} MiB/s (resent ${x.resent} B); ${cpuLine(cpu, chromiumCpu())}`);
       await sleep(500);
     }
     const result = {

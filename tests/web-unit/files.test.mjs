@@ -96,8 +96,9 @@ async function pair(storeB = memoryStore()) {
   const box = (s) => ({ seal: (t, c, b) => s.seal(t, c, b), open: (t, c, b) => s.open(t, c, b) });
   const sa = new DataSealer(keys.data, TA);
   const sb = new DataSealer(keys.data, TB);
-  const A = new FileTransfers(box(sa), memoryStore());
-  const B = new FileTransfers(box(sb), storeB);
+  // Blocks of 4 chunks: files of a few dozen chunks are written in many.
+  const A = new FileTransfers(box(sa), memoryStore(), { block: 4 * CHUNK });
+  const B = new FileTransfers(box(sb), storeB, { block: 4 * CHUNK });
   const link = () => {
     const p = pipe();
     A.attach(TB, p.a);

@@ -90,8 +90,9 @@ async function run(m) {
       const size = h.getSize();
       const per = Math.max(1, Math.floor(READ_BLOCK / m.chunk)) * m.chunk;
       const buf = new Uint8Array(Math.min(per, Math.max(size, 1)));
-      /** @type {Promise<ArrayBuffer>[]} */
-      const hashes = [];
+      /** @type {Promise<ArrayBuffer[]>[]} one per block */
+      const blocks = [];
+      let done = 0; // blocks already waited for
       for (let at = 0; at < size; at += per) {
         const want = Math.min(per, size - at);
         let got = 0;
@@ -100,13 +101,18 @@ async function run(m) {
           if (n <= 0) throw new Error('short read');
           got += n;
         }
-        // digest copies its input when called: the buffer is free again.
+        // digest copies its input when called: the buffer is free again,
+        // and the next block is read while this one is hashed. At most two
+        // blocks' copies wait to be hashed.
+        const block = [];
         for (let i = 0; i < want; i += m.chunk) {
-          hashes.push(crypto.subtle.digest('SHA-256', buf.subarray(i, Math.min(want, i + m.chunk))));
+          block.push(crypto.subtle.digest('SHA-256', buf.subarray(i, Math.min(want, i + m.chunk))));
         }
-        if (hashes.length > 256) await Promise.all(hashes.slice(-256)); // bounded memory
+        blocks.push(Promise.all(block));
+        if (blocks.length - done > 2) await blocks[done++];
       }
-      return { size, hashes: (await Promise.all(hashes)).map((b) => new Uint8Array(b)) };
+      const hashes = (await Promise.all(blocks)).flat().map((b) => new Uint8Array(b));
+      return { size, hashes };
     }
     case 'close': {
       const f = files.get(m.file);

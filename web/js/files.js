@@ -28,6 +28,11 @@
 // the channel's own buffer (bufferedAmountLowThreshold wakes it). The first
 // bounds the receiver's memory and what a broken connection costs; the
 // second keeps the browser's send buffer small.
+//
+// The receiver gathers checked chunks into blocks of BLOCK bytes and hands
+// each to its store: on disk, a worker (disk-worker.js) that writes them in
+// order while the next chunks are checked. A block is acknowledged once it
+// is written, never before.
 
 import { Emitter } from './emitter.js';
 
@@ -46,20 +51,30 @@ export const CHUNK = 64 * 1024;
 /** Chunk sizes a receiver accepts from a sender. */
 export const CHUNK_MIN = 4 * 1024;
 export const CHUNK_MAX = 256 * 1024;
-/** At most this much in the channel's send buffer… */
+/**
+ * At most this much in the channel's send buffer (with what is being
+ * sealed)… Less left the channel idle while chunks were being sealed; more
+ * made the first burst of a transfer overflow a busy receiver, and SCTP
+ * took seconds to recover (docs/performance.md).
+ */
 export const HIGH_WATER = 2 * 1024 * 1024;
 /** …and the sender wakes when it falls to this. */
 export const LOW_WATER = 512 * 1024;
-/** Bytes sent but not yet acknowledged as written by the receiver. */
-export const WINDOW = 8 * 1024 * 1024;
+/**
+ * Bytes sent but not yet acknowledged as written by the receiver: the
+ * send buffer, what is on the way, the block being gathered and the one
+ * being written, with room to spare so the sender never waits for an ack.
+ */
+export const WINDOW = 12 * 1024 * 1024;
 /** The receiver acknowledges every this many chunks. */
 export const ACK_EVERY = 8;
 /**
- * Disk and file reads go in blocks of this size, not chunk by chunk: each
- * read or write of the browser's file APIs is a round trip to another
- * process, and 16 chunks per trip cut their cost sixteenfold.
+ * The sender reads the file, and the receiver writes it, in blocks of this
+ * size, not chunk by chunk: each read of a Blob and each write of a sync
+ * access handle has a fixed cost (measured: 64 KiB writes cost three times
+ * as much per byte as 1 MiB ones, 4 MiB a little less again).
  */
-export const BLOCK = 1024 * 1024;
+export const BLOCK = 4 * 1024 * 1024;
 /** A receiver gives up after this many chunks that failed their hash. */
 export const MAX_CORRUPT = 8;
 /** Offers waiting for an answer, per peer. */
@@ -315,7 +330,7 @@ export class FileTransfers extends Emitter {
   /**
    * @param {ByteBox} box
    * @param {Store} store  where received files are written
-   * @param {{chunk?: number, window?: number}} [opts]
+   * @param {{chunk?: number, window?: number, block?: number}} [opts]  defaults: CHUNK, WINDOW, BLOCK
    */
   constructor(box, store, opts = {}) {
     super();
@@ -323,6 +338,7 @@ export class FileTransfers extends Emitter {
     this.store = store;
     this.chunk = opts.chunk ?? CHUNK;
     this.window = opts.window ?? WINDOW;
+    this.block = opts.block ?? BLOCK;
     /** @type {Map<string, RTCDataChannel>} */
     this.channels = new Map();
     /** @type {Map<string, Transfer>} by `${dir}:${tab}:${id}` */
@@ -502,8 +518,10 @@ export class FileTransfers extends Emitter {
       t.sink = await this.store.create(`${t.tab}-${t.id}`, t.size);
     } catch (e) {
       console.warn('xroom: cannot store an incoming file', e);
-      this.control(t.tab, { t: 'file-cancel', id: t.id, reason: 'write-error' });
-      this.end(t, 'failed', 'write-error', 'me');
+      // The file is given its whole size when created: a full disk shows here.
+      const reason = /** @type {Error} */ (e)?.name === 'QuotaExceededError' ? 'no-space' : 'write-error';
+      this.control(t.tab, { t: 'file-cancel', id: t.id, reason });
+      this.end(t, 'failed', reason, 'me');
       return;
     }
     if (this.ended(t)) { // cancelled while we opened the file
@@ -709,7 +727,7 @@ export class FileTransfers extends Emitter {
     const end = Math.min(t.size, from + t.chunk);
     let b = t.block;
     if (!b || from < b.from || end > b.from + b.bytes.length) {
-      const size = Math.max(t.chunk, Math.floor(BLOCK / t.chunk) * t.chunk);
+      const size = Math.max(t.chunk, Math.floor(this.block / t.chunk) * t.chunk);
       const bytes = new Uint8Array(await /** @type {Blob} */ (t.file).slice(from, Math.min(t.size, from + size)).arrayBuffer());
       t.block = b = { from, bytes };
     }
@@ -890,7 +908,7 @@ export class FileTransfers extends Emitter {
     t.held.push(data); // a view of this message's own buffer
     t.hashes[i] = hash.slice();
     t.next = i + 1;
-    if (t.held.length * t.chunk >= BLOCK || t.next === t.chunks) this.flush(t); // finishes when written
+    if (t.held.length * t.chunk >= this.block || t.next === t.chunks) this.flush(t); // finishes when written
   }
 
   /**
@@ -995,6 +1013,8 @@ class DiskWorker {
     this.seq = 0;
     /** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void}>} */
     this.waiting = new Map();
+    /** @type {Error | null} why the worker is gone, if it is */
+    this.dead = null;
     this.worker.onmessage = (ev) => {
       const r = ev.data ?? {};
       const w = this.waiting.get(r.seq);
@@ -1003,10 +1023,11 @@ class DiskWorker {
       if (r.ok) w.resolve(r.value);
       else w.reject(Object.assign(new Error(r.message), { name: r.error }));
     };
-    // The worker failed to load or crashed: nothing pending will be answered.
+    // The worker failed to load or crashed: nothing pending will be
+    // answered, and nothing more is asked of it.
     this.worker.onerror = (ev) => {
       ev.preventDefault?.();
-      this.fail(new Error(`the disk worker failed: ${ev.message ?? 'unknown error'}`));
+      this.stop(new Error(`the disk worker failed: ${ev.message ?? 'unknown error'}`));
     };
   }
 
@@ -1016,6 +1037,7 @@ class DiskWorker {
    * @returns {Promise<any>}
    */
   call(msg, transfer = []) {
+    if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       this.seq += 1;
       this.waiting.set(this.seq, { resolve, reject });
@@ -1023,15 +1045,12 @@ class DiskWorker {
     });
   }
 
-  /** @param {Error} e */
-  fail(e) {
-    for (const w of this.waiting.values()) w.reject(e);
-    this.waiting.clear();
-  }
-
-  stop() {
+  /** @param {Error} [why] */
+  stop(why = new Error('the disk worker stopped')) {
     this.worker.terminate();
-    this.fail(new Error('the disk worker stopped'));
+    this.dead = why;
+    for (const w of this.waiting.values()) w.reject(why);
+    this.waiting.clear();
   }
 }
 
