@@ -631,6 +631,10 @@ export class FileTransfers extends Emitter {
       }
       if (ch.readyState !== 'open' || this.channels.get(tab) !== ch) return;
       ch.send(/** @type {Uint8Array<ArrayBuffer>} */ (bytes));
+      // A pump that stopped while most of its queue was still being sealed
+      // gets no bufferedamountlow if the channel's own buffer never rose
+      // above the threshold: wake it here.
+      if (this.queued(tab) <= LOW_WATER) this.wake(tab);
     }).catch((e) => console.warn('xroom: file message not sent', e));
     this.sendChain.set(tab, next);
     return true;
