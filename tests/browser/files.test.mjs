@@ -3,8 +3,9 @@
 // from A to B and C compared by SHA-256 after a real download; a decline
 // that gets nothing while the other still receives; cancel from either
 // side; a connection killed mid-transfer that resumes and resends little;
-// damaged chunks detected and never saved; and no file byte or name ever
-// in a WebSocket frame through the daemon.
+// damaged chunks detected and never saved; a full disk refused with a
+// clear message; and no file byte or name ever in a WebSocket frame
+// through the daemon.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -278,5 +279,34 @@ describe('cancel, resume, damage', () => {
     // Nothing of it is left in the browser's storage.
     await waitFor(async () => (await stored()) === kept, { what: 'the partial file removed' });
     await a.page.evaluate(() => window.xroomTest.corruptNextChunks(0));
+  });
+
+  test('a full disk: the receiver fails with "Not enough space", the sender is told, nothing is stored', async () => {
+    // B's storage quota set (through DevTools) to what it uses plus 2 MiB.
+    const cdp = await b.page.context().newCDPSession(b.page);
+    const origin = new URL(b.page.url()).origin;
+    const usage = await b.page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 2 * MiB });
+    try {
+      const file = randomFile('too-big.bin', 8 * MiB);
+      await sendFile(a.page, file, 'Brian');
+      await (await incoming(b.page, file.name)).click();
+      const got = await until(b, 'in', 'failed', 30000);
+      assert.equal(got.reason, 'no-space');
+      assert.equal(got.have, 0, 'nothing was written');
+      const sent = await until(a, 'out', 'failed', 15000);
+      assert.equal(sent.reason, 'no-space');
+      assert.match(await b.page.locator('.file-item').last().innerText(), /Not enough space/);
+      assert.match(await a.page.locator('.file-item').last().innerText(), /Not enough space/);
+      assert.equal(await b.page.locator('.file-item').last().getByRole('link', { name: /^Save/ }).count(), 0, 'nothing offered');
+    } finally {
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+      await cdp.detach();
+    }
+    // With room again, the same file goes through.
+    const file = randomFile('fits-now.bin', 8 * MiB);
+    await sendFile(a.page, file, 'Brian');
+    await (await incoming(b.page, file.name)).click();
+    assert.equal(await saveAndHash(b.page, file.name), file.sha256);
   });
 });

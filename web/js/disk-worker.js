@@ -60,8 +60,17 @@ async function run(m) {
       // The whole size at once: the space is taken now (a full disk fails
       // here, not halfway), and the browser is asked for room once instead
       // of every time the file grows.
-      handle.truncate(0);
-      handle.truncate(m.size);
+      try {
+        handle.truncate(0);
+        handle.truncate(m.size);
+        // Chromium does not throw when the quota refuses the size: the
+        // file just stays shorter.
+        if (handle.getSize() !== m.size) throw new DOMException('no room for the file', 'QuotaExceededError');
+      } catch (e) {
+        handle.close();
+        await (await folder()).removeEntry(m.name).catch(() => {});
+        throw e; // QuotaExceededError: the page says "Not enough space"
+      }
       files.set(m.file, { name: m.name, handle });
       return null;
     }
@@ -79,7 +88,9 @@ async function run(m) {
       }
       for (let done = 0; done < size;) {
         const n = h.write(staging.subarray(done, size), { at: m.at + done });
-        if (n <= 0) throw new Error('short write');
+        // A refused write may come back as a huge count (an error code
+        // read as unsigned) rather than an exception.
+        if (!(n > 0 && n <= size - done)) throw new DOMException(`write returned ${n}`, n > 0 ? 'QuotaExceededError' : 'InvalidStateError');
         done += n;
       }
       return null;
@@ -98,7 +109,7 @@ async function run(m) {
         let got = 0;
         while (got < want) {
           const n = h.read(buf.subarray(got, want), { at: at + got });
-          if (n <= 0) throw new Error('short read');
+          if (!(n > 0 && n <= want - got)) throw new DOMException(`read returned ${n}`, 'NotReadableError');
           got += n;
         }
         // digest copies its input when called: the buffer is free again,

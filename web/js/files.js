@@ -53,9 +53,9 @@ export const CHUNK_MIN = 4 * 1024;
 export const CHUNK_MAX = 256 * 1024;
 /**
  * At most this much in the channel's send buffer (with what is being
- * sealed)… Less left the channel idle while chunks were being sealed; more
- * made the first burst of a transfer overflow a busy receiver, and SCTP
- * took seconds to recover (docs/performance.md).
+ * sealed)… Less left the channel idle while chunks were being sealed; with
+ * more, the pause SCTP's retransmission timer sometimes causes at the
+ * start of a first transfer grew to seconds (docs/performance.md).
  */
 export const HIGH_WATER = 2 * 1024 * 1024;
 /** …and the sender wakes when it falls to this. */
@@ -766,8 +766,9 @@ export class FileTransfers extends Emitter {
     }).catch((e) => {
       if (this.ended(t)) return;
       console.warn('xroom: cannot write an incoming file', e);
-      this.control(t.tab, { t: 'file-cancel', id: t.id, reason: 'write-error' });
-      this.end(t, 'failed', 'write-error', 'me');
+      const reason = e?.name === 'QuotaExceededError' ? 'no-space' : 'write-error';
+      this.control(t.tab, { t: 'file-cancel', id: t.id, reason });
+      this.end(t, 'failed', reason, 'me');
     });
     return t.written;
   }
@@ -1094,7 +1095,7 @@ function diskStore(dir, owner, disk) {
         read: async () => (await dir.getFileHandle(name)).getFile(),
         async discard() {
           open = false;
-          await disk.call({ op: 'discard', file });
+          await disk.call({ op: 'discard', file }).catch(() => {}); // a dead worker holds no handle
           await dir.removeEntry(name).catch(() => {});
         },
       };
