@@ -12,30 +12,17 @@
 // with the file's. Run from tests/:
 //   node bench/file-transfer-big.mjs [GiB=3]
 
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, roomLink, sleep, startDaemon, waitFor } from '../browser/util.mjs';
+import { writeRandomFile } from './random-file.mjs';
 
 const GIB = Number(process.argv[2] ?? 3);
 const SIZE = Math.round(GIB * 1024 * 1024 * 1024);
 const MIB = 1024 * 1024;
-
-async function makeFile(path) {
-  const hash = createHash('sha256');
-  const out = createWriteStream(path);
-  for (let left = SIZE; left > 0;) {
-    const n = Math.min(left, 8 * MIB);
-    const b = randomBytes(n);
-    hash.update(b);
-    if (!out.write(b)) await new Promise((r) => out.once('drain', r));
-    left -= n;
-  }
-  await new Promise((r) => out.end(r));
-  return hash.digest('hex');
-}
 
 async function hashFile(path) {
   const hash = createHash('sha256');
@@ -84,7 +71,7 @@ async function main() {
   const contexts = [];
   try {
     console.log(`making ${GIB} GiB of random bytes…`);
-    const sha = await makeFile(path);
+    const sha = await writeRandomFile(path, SIZE);
     daemon = await startDaemon({});
     const link = roomLink();
     const a = await joinRoom(join(dir, 'profile-a'), daemon, link, 'Sender');

@@ -20,31 +20,17 @@
 //   node bench/file-transfer.mjs [MiB=256] [runs=3] [chunkKiB]
 // chunkKiB sets xroom's chunk size for this run (the shipped one is 64).
 
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { joinPage, launch, openPage, roomLink, sleep, startDaemon, waitFor } from '../browser/util.mjs';
+import { writeRandomFile } from './random-file.mjs';
 
 const MIB = Number(process.argv[2] ?? 256);
 const RUNS = Number(process.argv[3] ?? 3);
 const CHUNK_KIB = Number(process.argv[4] ?? 0);
 const SIZE = MIB * 1024 * 1024;
 const PLAIN_MESSAGE = 256 * 1024;
-
-async function makeFile(path) {
-  const hash = createHash('sha256');
-  const out = createWriteStream(path);
-  for (let left = SIZE; left > 0;) {
-    const n = Math.min(left, 8 * 1024 * 1024);
-    const b = randomBytes(n);
-    hash.update(b);
-    if (!out.write(b)) await new Promise((r) => out.once('drain', r));
-    left -= n;
-  }
-  await new Promise((r) => out.end(r));
-  return hash.digest('hex');
-}
 
 /**
  * CPU seconds (user + system) so far of every Chromium process, by kind:
@@ -175,7 +161,7 @@ async function main() {
   let browser;
   let daemon;
   try {
-    const sha = await makeFile(path);
+    const sha = await writeRandomFile(path, SIZE);
     browser = await launch();
     daemon = await startDaemon({});
     const link = roomLink();

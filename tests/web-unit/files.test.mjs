@@ -245,9 +245,10 @@ test('an empty file, and messages about transfers nobody offered', async () => {
 
 /**
  * The memory store behind a disk that is slow (every write takes `ms`),
- * fails its `failAt`-th write, or returns other bytes than it was given.
+ * fails its `failAt`-th write (as full, or broken), or returns other bytes
+ * than it was given.
  */
-function oddDisk({ ms = 0, failAt = 0, rot = false } = {}) {
+function oddDisk({ ms = 0, failAt = 0, full = false, rot = false } = {}) {
   const inner = memoryStore();
   /** watch(): a number that grows as chunks are checked (set by the test) */
   const log = { writes: 0, checkedWhileWriting: 0, watch: () => 0 };
@@ -262,7 +263,7 @@ function oddDisk({ ms = 0, failAt = 0, rot = false } = {}) {
         ...sink,
         async write(position, parts) {
           log.writes += 1;
-          if (log.writes === failAt) throw new Error('disk full');
+          if (log.writes === failAt) throw full ? new DOMException('no room', 'QuotaExceededError') : new Error('broken disk');
           const before = log.watch();
           await sleep(ms);
           if (log.watch() > before) log.checkedWhileWriting += 1;
@@ -298,29 +299,22 @@ test('a slow disk: chunks go on arriving and are checked while a block is writte
   for (const [sent, written] of acked) assert.ok(sent <= written, `A counted ${sent} chunks done, B had written ${written}`);
 });
 
-test('a failing disk: the transfer fails on both sides with a clear reason, nothing is offered', async () => {
-  const { A, B } = await pair(oddDisk({ failAt: 2 }));
-  const offer = nextOffer(B);
-  const [out] = A.send(new Blob([randomBytes(40 * CHUNK)]), [TB]);
-  const t = await offer;
-  B.accept(t);
-  await reach(B, t, 'failed');
-  await reach(A, out, 'failed');
-  assert.equal(t.reason, 'write-error');
-  assert.equal(out.reason, 'write-error');
-  assert.equal(t.result, null);
-  assert.equal(t.sink, null, 'the partial file is gone');
-});
-
-test('a disk that keeps other bytes than it was given: the re-read check fails, nothing is offered', async () => {
-  const { A, B } = await pair(oddDisk({ rot: true }));
-  const offer = nextOffer(B);
-  const [out] = A.send(new Blob([randomBytes(5 * CHUNK)]), [TB]);
-  const t = await offer;
-  B.accept(t);
-  await reach(B, t, 'failed');
-  await reach(A, out, 'failed');
-  assert.equal(t.reason, 'integrity');
-  assert.equal(out.reason, 'integrity');
-  assert.equal(t.result, null);
-});
+for (const [what, disk, size, reason] of [
+  ['a failing disk', { failAt: 2 }, 40 * CHUNK, 'write-error'],
+  ['a disk that fills up midway', { failAt: 2, full: true }, 40 * CHUNK, 'no-space'],
+  ['a disk that keeps other bytes than it was given (the re-read check)', { rot: true }, 5 * CHUNK, 'integrity'],
+]) {
+  test(`${what}: the transfer fails on both sides with "${reason}", nothing is offered`, async () => {
+    const { A, B } = await pair(oddDisk(disk));
+    const offer = nextOffer(B);
+    const [out] = A.send(new Blob([randomBytes(size)]), [TB]);
+    const t = await offer;
+    B.accept(t);
+    await reach(B, t, 'failed');
+    await reach(A, out, 'failed');
+    assert.equal(t.reason, reason);
+    assert.equal(out.reason, reason);
+    assert.equal(t.result, null);
+    assert.equal(t.sink, null, 'the partial file is gone');
+  });
+}
