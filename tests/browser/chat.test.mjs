@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { captureFrames, channelsOpen, daemonForSuite, foreignRequests, joinPage, launch, openChat, roomLink, waitFor } from './util.mjs';
+import { captureFrames, channelsOpen, daemonForSuite, foreignRequests, launch, openChat, roomLink, waitFor } from './util.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -32,11 +32,7 @@ describe('chat among three, then a late joiner', () => {
   test('messages, names, delivery, late joiner, limit, links; nothing through the daemon', async () => {
     const link = roomLink();
     const frames = [];
-    const join = async (name, opts = {}) => {
-      const p = await joinPage(browser, suite.daemon, link, { name, ...opts, before: (c, page) => { frames.push(captureFrames(page)); } });
-      pages.push(p);
-      return p;
-    };
+    const join = (name, opts = {}) => suite.join(browser, link, { name, ...opts, before: (c, page) => { frames.push(captureFrames(page)); } });
     const word = () => `quokka${randomBytes(6).toString('hex')}`;
     const secrets = [];
     const a = await join('Ada Lovelace');

@@ -93,16 +93,11 @@ function until(p, dir, state, timeout = 120000) {
 
 describe('a 64 MiB file from A to B and C', () => {
   const suite = daemonForSuite();
-  const { pages } = suite;
   const frames = [];
 
   test('B declines and gets nothing while C receives it intact; then both receive it', async () => {
     const link = roomLink();
-    const join = async (name) => {
-      const p = await joinPage(browser, suite.daemon, link, { name, before: (c, page) => { frames.push(captureFrames(page)); } });
-      pages.push(p);
-      return p;
-    };
+    const join = (name) => suite.join(browser, link, { name, before: (c, page) => { frames.push(captureFrames(page)); } });
     const a = await join('Ada');
     const b = await join('Brian');
     const c = await join('Cleo');

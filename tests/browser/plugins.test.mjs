@@ -45,18 +45,13 @@ async function joinPlugin(page, name) {
 
 describe('bundled plugins: whiteboard and poll among three', () => {
   const suite = daemonForSuite();
-  const { pages } = suite;
 
   test('the daemon lists them, each asks first, strokes and votes reach everyone, a late joiner gets the board', async () => {
     const list = await suite.daemon.json('/api/plugins');
     const ids = list.plugins.map((p) => p.id);
     assert.ok(ids.includes('whiteboard') && ids.includes('poll'), `bundled plugins listed: ${ids}`);
     const link = roomLink();
-    const join = async (name) => {
-      const p = await joinPage(browser, suite.daemon, link, { name });
-      pages.push(p);
-      return p;
-    };
+    const join = (name) => suite.join(browser, link, { name });
     const a = await join('Ada');
     const b = await join('Brian');
     const c = await join('Cleo');

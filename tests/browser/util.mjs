@@ -118,7 +118,16 @@ export async function startDaemon(config = {}) {
  * Returns {daemon, pages} (daemon set once started).
  */
 export function daemonForSuite(config = {}) {
-  const suite = { daemon: /** @type {Daemon | null} */ (null), pages: [] };
+  const suite = {
+    daemon: /** @type {Daemon | null} */ (null),
+    pages: [],
+    /** joinPage on this suite's daemon; the page is closed with the suite. */
+    async join(browser, path, opts = {}) {
+      const p = await joinPage(browser, suite.daemon, path, opts);
+      suite.pages.push(p);
+      return p;
+    },
+  };
   before(async () => { suite.daemon = await startDaemon(config); });
   after(async () => {
     for (const p of suite.pages) await p.context.close();

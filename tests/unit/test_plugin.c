@@ -49,8 +49,11 @@ static int setup(void **state)
 	}
 	{
 		char r[PATH_MAX];
-		if (!realpath(f->dir, r) || strlen(r) >= sizeof(f->real))
+		if (!realpath(f->dir, r) || strlen(r) >= sizeof(f->real)) {
+			test_rm_tree(f->dir);
+			free(f);
 			return -1;
+		}
 		strcpy(f->real, r);
 	}
 	put(f->real, "index.html", "<!doctype html>");

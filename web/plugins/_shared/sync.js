@@ -82,6 +82,32 @@ export class Sync {
     this.serving = new Set();
   }
 
+  /**
+   * Wires the bridge's events: sync messages are handled here, any other
+   * well-formed one goes to `onMessage`; `onJoined` sees a peer that
+   * started the plugin before we greet it, `onLeft` one that left after
+   * we stop waiting for it.
+   * @param {{on: (event: string, fn: (v: any) => void) => void}} bridge
+   * @param {{onMessage: (from: string, data: any) => void, onJoined?: (p: any) => void,
+   *   onLeft?: (id: string) => void}} h
+   */
+  listen(bridge, h) {
+    bridge.on('message', (m) => {
+      if (!m || !isPeerId(m.from) || !m.data || typeof m.data !== 'object' ||
+          typeof m.data.t !== 'string') return;
+      if (!this.handle(m.from, m.data)) h.onMessage(m.from, m.data);
+    });
+    bridge.on('peer-joined', (p) => {
+      h.onJoined?.(p);
+      if (p && isPeerId(p.id)) this.joined(p.id);
+    });
+    bridge.on('peer-left', (p) => {
+      if (!p || !isPeerId(p.id)) return;
+      this.left(p.id);
+      h.onLeft?.(p.id);
+    });
+  }
+
   /** Says hello to the room; call once the bridge is ready. */
   start() {
     this.opts.send({ t: 'hello' });

@@ -530,16 +530,7 @@ function learnName(p) {
   showAll();
 }
 
-bridge.on('message', (m) => {
-  if (!m || !isPeerId(m.from) || !m.data || typeof m.data !== 'object' ||
-      typeof m.data.t !== 'string') return;
-  if (!sync.handle(m.from, m.data)) onMessage(m.from, m.data);
-});
-bridge.on('peer-joined', (p) => {
-  learnName(p);
-  if (p && isPeerId(p.id)) sync.joined(p.id);
-});
-bridge.on('peer-left', (p) => { if (p && isPeerId(p.id)) sync.left(p.id); });
+sync.listen(bridge, { onMessage, onJoined: learnName });
 
 resetForm();
 document.body.dataset.polls = '0';

@@ -427,20 +427,7 @@ function send(data, to, retries = 1) {
 const sync = new Sync({ send, snapshot, apply,
   onSynced: () => { document.body.dataset.synced = '1'; } });
 
-bridge.on('message', (m) => {
-  if (!m || !isPeerId(m.from) || !m.data || typeof m.data !== 'object' ||
-      typeof m.data.t !== 'string') return;
-  if (!sync.handle(m.from, m.data)) onMessage(m.from, m.data);
-});
-bridge.on('peer-joined', (p) => {
-  learnName(p);
-  if (p && isPeerId(p.id)) sync.joined(p.id);
-});
-bridge.on('peer-left', (p) => {
-  if (!p || !isPeerId(p.id)) return;
-  sync.left(p.id);
-  names.delete(p.id);
-});
+sync.listen(bridge, { onMessage, onJoined: learnName, onLeft: (id) => { names.delete(id); } });
 
 new ResizeObserver(layout).observe(canvas);
 layout();
