@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
-#include "xroom/config.h"
-#include "xroom/ice.h"
+#include "xroom/config/config.h"
+#include "xroom/features/ice.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,7 +61,7 @@ static void check_loaded(const struct xr_config *c)
 		CHECK(total > 0);
 		check_strings(e->goals, e->ngoals);
 	}
-	ice = xr_ice_json(c, 1700000000);
+	ice = xr_ice_json(c, 1700000000, true);
 	CHECK(ice);
 	j = json_loads(ice, 0, &err);
 	CHECK(j && json_is_array(j));

@@ -1,7 +1,7 @@
 /* fuzz_http_body.c: libFuzzer target for the HTTP API's request bodies.
  * The input is cut at each 0xFF byte (never in UTF-8 text) into the chunks
  * lws would hand to LWS_CALLBACK_HTTP_BODY; they are gathered by
- * xr_api_body_append as http.c does, and the body (when within the cap)
+ * xr_http_body_append as http.c does, and the body (when within the cap)
  * goes through every body parser of the API: /api/events
  * (xr_api_parse_event, then the goal is counted by an experiment engine
  * with two experiments), /api/rooms/<id>/kick (xr_api_parse_kick) and the
@@ -18,10 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xroom/apibody.h"
-#include "xroom/config.h"
-#include "xroom/experiment.h"
-#include "xroom/roomconf.h"
+#include "xroom/config/config.h"
+#include "xroom/features/apibody.h"
+#include "xroom/features/experiment.h"
+#include "xroom/features/roomconf.h"
+#include "xroom/transport/http_body.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,27 +50,28 @@ static struct xr_config *config(void)
 }
 
 /* Gathers the chunks; returns the body (owned by p) or NULL if over cap. */
-static const char *gather(struct xr_peer *p, const uint8_t *data, size_t size)
+static const char *gather(struct xr_http_req *p, const uint8_t *data,
+			  size_t size)
 {
 	size_t total = 0, start = 0;
 
 	for (size_t i = 0; i <= size; i++) {
 		if (i < size && data[i] != SEP)
 			continue;
-		CHECK(xr_api_body_append(p, data + start, i - start) == 0);
+		CHECK(xr_http_body_append(p, data + start, i - start) == 0);
 		total += i - start;
 		if (total <= XR_API_BODY_MAX) {
-			CHECK(!p->rx_skip && p->rx_len == total);
-			CHECK(!total || !memcmp(p->rx + total - (i - start),
+			CHECK(!p->too_large && p->body.len == total);
+			CHECK(!total || !memcmp(p->body.p + total - (i - start),
 						data + start, i - start));
 		} else {
-			CHECK(p->rx_skip == 1 && p->rx_len <= XR_API_BODY_MAX);
+			CHECK(p->too_large && p->body.len <= XR_API_BODY_MAX);
 		}
 		start = i + 1;
 	}
-	if (p->rx_skip)
+	if (p->too_large)
 		return NULL;
-	return p->rx ? (const char *)p->rx : "";
+	return p->body.p ? (const char *)p->body.p : "";
 }
 
 static void check_event(const char *body, size_t len)
@@ -149,17 +151,17 @@ static void check_roomconf(const char *body, size_t len, uint32_t cap)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct xr_peer p;
+	struct xr_http_req p;
 	const char *body;
 
 	memset(&p, 0, sizeof(p));
 	body = gather(&p, data, size);
 	if (body) {
-		check_event(body, p.rx_len);
-		check_kick(body, p.rx_len);
-		check_roomconf(body, p.rx_len, 8);
-		check_roomconf(body, p.rx_len, 64);
+		check_event(body, p.body.len);
+		check_kick(body, p.body.len);
+		check_roomconf(body, p.body.len, 8);
+		check_roomconf(body, p.body.len, 64);
 	}
-	free(p.rx);
+	xr_rxbuf_reset(&p.body);
 	return 0;
 }

@@ -11,7 +11,7 @@
  * sender's socket drops).
  *
  * Checks, beyond the sanitizers: the fast parser (jscan) and the jansson
- * parser agree on every input; what xr_proto_parse extracts equals what
+ * parser agree on every input; what xr_parse_message extracts equals what
  * jansson reads (data and ping id as JSON values, auth as a string); every
  * message queued for anyone is a JSON object of a known type; kill only
  * happens to dead peers; after everything is detached the hub holds no
@@ -23,8 +23,9 @@
 
 #include <jansson.h>
 
-#include "xroom/proto.h"
-#include "xroom/room.h"
+#include "xroom/codec/parse.h"
+#include "xroom/hub/dispatch.h"
+#include "xroom/hub/room.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,13 +55,15 @@ struct world {
 
 /* --- fake transport ------------------------------------------------------------ */
 
-static void wake(struct xr_peer *p)
+static void wake(void *ctx, struct xr_peer *p)
 {
+	(void)ctx;
 	CHECK(p->attached);
 }
 
-static void kill_peer(struct xr_peer *p, uint16_t code)
+static void kill_peer(void *ctx, struct xr_peer *p, uint16_t code)
 {
+	(void)ctx;
 	CHECK(p->state == XR_PEER_DEAD && code == XR_CLOSE_POLICY);
 }
 
@@ -154,8 +157,8 @@ static void check_span(json_t *root, const char *key, const char *s, size_t n)
 static void check_paths_agree(const char *buf, size_t len)
 {
 	struct xr_msg a, b;
-	enum xr_err ea = xr_proto_parse(buf, len, &a);
-	enum xr_err eb = xr_proto_parse_jansson(buf, len, &b);
+	enum xr_err ea = xr_parse_message(buf, len, &a);
+	enum xr_err eb = xr_parse_message_jansson(buf, len, &b);
 
 	CHECK(ea == eb);
 	if (ea == XR_OK) {
@@ -176,7 +179,7 @@ static void check_paths_agree(const char *buf, size_t len)
 static void check_parse(const char *buf, size_t len)
 {
 	struct xr_msg m;
-	enum xr_err e = xr_proto_parse(buf, len, &m);
+	enum xr_err e = xr_parse_message(buf, len, &m);
 	json_error_t err;
 	json_t *root;
 
@@ -233,11 +236,9 @@ static int attach(struct world *w, int i, const char *room)
 {
 	memset(&w->p[i], 0, sizeof(w->p[i]));
 	memset(&w->c[i], 0, sizeof(w->c[i]));
-	w->p[i].conn = &w->c[i];
 	if (xr_hub_attach(w->hub, &w->p[i], room, strlen(room), w->now)) {
 		/* over max_connections: what ws.c does */
-		xr_hub_send_error(w->hub, &w->p[i], XR_E_SERVER_BUSY);
-		xr_hub_close(w->hub, &w->p[i], XR_CLOSE_TRY_LATER);
+		xr_hub_fail(w->hub, &w->p[i], XR_E_SERVER_BUSY);
 		return -1;
 	}
 	return 0;
@@ -249,7 +250,7 @@ static void join_as(struct world *w, int i, const char *msg)
 {
 	struct xr_peer *p = &w->p[i];
 
-	xr_proto_handle(w->hub, p, msg, strlen(msg), w->now);
+	xr_dispatch_message(w->hub, p, msg, strlen(msg), w->now);
 	CHECK(p->state == XR_PEER_JOINED);
 	xr_map_remove(&w->hub->peers, &p->idnode);
 	memcpy(p->id, fixed_ids[i], XR_PEER_ID_LEN + 1);
@@ -370,7 +371,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len == 1 && msg[0] >= 'A' && msg[0] <= 'Z')
 			event(w, s, msg[0]);
 		else
-			xr_proto_handle(w->hub, &w->p[s], msg, len, w->now);
+			xr_dispatch_message(w->hub, &w->p[s], msg, len, w->now);
 		xr_hub_tick(w->hub, w->now);
 		transport(w);
 		/* the counters agree with the lists */

@@ -5,11 +5,11 @@
 # fuzz world, as tests/fuzz/corpus/proto/js_<case>. The hand-written seeds
 # beside them are not touched.
 #   usage: tests/fuzz/make-seeds.sh [TEST_PARSING_DIR]
-# (default: shared/testdata/json-test-suite/test_parsing beside the repo)
+# (default: tests/data/json-test-suite/test_parsing, vendored with its licence)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-src=${1:-$here/../../../shared/testdata/json-test-suite/test_parsing}
+src=${1:-$here/../data/json-test-suite/test_parsing}
 out=$here/corpus/proto
 
 if [ ! -d "$src" ]; then

@@ -12,11 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xroom/apibody.h"
+#include "xroom/features/apibody.h"
+#include "xroom/transport/http_body.h"
 
 static int setup(void **state)
 {
-	struct xr_peer *p = calloc(1, sizeof(*p));
+	struct xr_http_req *p = calloc(1, sizeof(*p));
 
 	*state = p;
 	return p ? 0 : -1;
@@ -24,39 +25,36 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct xr_peer *p = *state;
-
-	free(p->rx);
-	free(p);
+	xr_http_req_free(*state);
 	return 0;
 }
 
 static void chunks_are_gathered(void **state)
 {
-	struct xr_peer *p = *state;
+	struct xr_http_req *p = *state;
 
-	assert_int_equal(xr_api_body_append(p, "", 0), 0);
-	assert_null(p->rx);
-	assert_int_equal(xr_api_body_append(p, "{\"ev", 4), 0);
-	assert_int_equal(xr_api_body_append(p, "ent\":1}", 7), 0);
-	assert_int_equal(p->rx_len, 11);
-	assert_memory_equal(p->rx, "{\"event\":1}", 11);
-	assert_int_equal(p->rx_skip, 0);
+	assert_int_equal(xr_http_body_append(p, "", 0), 0);
+	assert_null(p->body.p);
+	assert_int_equal(xr_http_body_append(p, "{\"ev", 4), 0);
+	assert_int_equal(xr_http_body_append(p, "ent\":1}", 7), 0);
+	assert_int_equal(p->body.len, 11);
+	assert_memory_equal(p->body.p, "{\"event\":1}", 11);
+	assert_false(p->too_large);
 }
 
 static void over_the_cap_is_flagged(void **state)
 {
-	struct xr_peer *p = *state;
+	struct xr_http_req *p = *state;
 	char *big = malloc(XR_API_BODY_MAX);
 
 	assert_non_null(big);
 	memset(big, 'a', XR_API_BODY_MAX);
-	assert_int_equal(xr_api_body_append(p, big, XR_API_BODY_MAX), 0);
-	assert_int_equal(p->rx_len, XR_API_BODY_MAX);
-	assert_int_equal(p->rx_skip, 0); /* exactly the cap is fine */
-	assert_int_equal(xr_api_body_append(p, "b", 1), 0);
-	assert_int_equal(p->rx_skip, 1);
-	assert_int_equal(p->rx_len, XR_API_BODY_MAX);
+	assert_int_equal(xr_http_body_append(p, big, XR_API_BODY_MAX), 0);
+	assert_int_equal(p->body.len, XR_API_BODY_MAX);
+	assert_false(p->too_large); /* exactly the cap is fine */
+	assert_int_equal(xr_http_body_append(p, "b", 1), 0);
+	assert_true(p->too_large);
+	assert_int_equal(p->body.len, XR_API_BODY_MAX);
 	free(big);
 }
 

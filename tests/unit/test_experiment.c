@@ -38,10 +38,12 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "xroom/config.h"
-#include "xroom/experiment.h"
-#include "xroom/stats.h"
-#include "xroom/store.h"
+#include "xroom/config/config.h"
+#include "xroom/features/exp_report.h"
+#include "xroom/features/exp_store.h"
+#include "xroom/features/experiment.h"
+#include "xroom/util/stats.h"
+#include "xroom/util/store.h"
 
 #define D0 19675 /* 2023-11-14 */
 #define CRASHED 42
@@ -858,9 +860,15 @@ static void corrupt_visitors_wiped(void **state)
 	session(f->e, &f->c, k, NULL);
 	assert_int_equal(xr_exp_save(f->e, f->dir), 0);
 	snprintf(p, sizeof(p), "%s/visitors.bin", f->dir);
+	/* Flip the byte (writing a fixed one left the file unchanged whenever
+	 * the random salt already held it there: one run in 256). */
 	fp = fopen(p, "r+b");
+	assert_non_null(fp);
 	fseek(fp, 120, SEEK_SET);
-	fputc('!', fp);
+	int c = fgetc(fp);
+	assert_int_not_equal(c, EOF);
+	fseek(fp, 120, SEEK_SET);
+	fputc(c ^ 0xff, fp);
 	fclose(fp);
 	f->e2 = xr_exp_new();
 	assert_int_equal(xr_exp_load(f->e2, f->dir, D0, err, sizeof(err)), 0);

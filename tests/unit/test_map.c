@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xroom/map.h"
+#include "xroom/util/map.h"
 
 #define NKEYS 5000
 

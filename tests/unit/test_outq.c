@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xroom/outq.h"
+#include "xroom/util/outq.h"
 
 #define NBUF 64
 

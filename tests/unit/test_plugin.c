@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "xroom/plugin.h"
+#include "xroom/features/plugin.h"
 
 struct fx {
 	char dir[64];

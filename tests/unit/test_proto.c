@@ -1,7 +1,7 @@
-/* test_proto.c: the wire contract as pure logic: xr_proto_parse for every
+/* test_proto.c: the wire contract as pure logic: xr_parse_message for every
  * message type and every way a message can be wrong, the nesting scan, the
  * error table, and the builders (their output checked with jansson; a
- * relayed `data` kept byte for byte). xr_proto_handle against a hub is in
+ * relayed `data` kept byte for byte). xr_dispatch_message against a hub is in
  * test_room.c. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +16,9 @@
 
 #include <jansson.h>
 
-#include "xroom/proto.h"
+#include "xroom/codec/build.h"
+#include "xroom/codec/jscan.h"
+#include "xroom/codec/parse.h"
 
 #define ID0 "AAAAAAAAAAAAAAAA"
 #define ID1 "b-_9zzzzzzzzzzzz"
@@ -53,13 +55,13 @@ static int teardown(void **state)
 static enum xr_err parse(struct fx *f, const char *s)
 {
 	xr_msg_clear(&f->m);
-	return xr_proto_parse(s, strlen(s), &f->m);
+	return xr_parse_message(s, strlen(s), &f->m);
 }
 
 static enum xr_err parse_n(struct fx *f, const char *s, size_t n)
 {
 	xr_msg_clear(&f->m);
-	return xr_proto_parse(s, n, &f->m);
+	return xr_parse_message(s, n, &f->m);
 }
 
 #define assert_span(ptr, len, str) do { \
@@ -132,26 +134,26 @@ static void json_depth(void **state)
 	char deep[200];
 
 	(void)state;
-	assert_int_equal(xr_json_depth("", 0, 64), 0);
-	assert_int_equal(xr_json_depth("1", 1, 64), 0);
-	assert_int_equal(xr_json_depth("{}", 2, 64), 1);
-	assert_int_equal(xr_json_depth("[[[]]]", 6, 64), 3);
-	assert_int_equal(xr_json_depth("[[],[[]],[]]", 12, 64), 3);
-	assert_int_equal(xr_json_depth("{\"a\":{\"b\":[1]}}", 15, 64), 3);
+	assert_int_equal(xr_jscan_depth("", 0, 64), 0);
+	assert_int_equal(xr_jscan_depth("1", 1, 64), 0);
+	assert_int_equal(xr_jscan_depth("{}", 2, 64), 1);
+	assert_int_equal(xr_jscan_depth("[[[]]]", 6, 64), 3);
+	assert_int_equal(xr_jscan_depth("[[],[[]],[]]", 12, 64), 3);
+	assert_int_equal(xr_jscan_depth("{\"a\":{\"b\":[1]}}", 15, 64), 3);
 	/* brackets inside strings do not count, escaped quotes included */
-	assert_int_equal(xr_json_depth("{\"[[[\":\"{{{\"}", 13, 64), 1);
-	assert_int_equal(xr_json_depth("{\"a\":\"\\\"[[\"}", 12, 64), 1);
-	assert_int_equal(xr_json_depth("[\"\\\\\",[]]", 9, 64), 2);
+	assert_int_equal(xr_jscan_depth("{\"[[[\":\"{{{\"}", 13, 64), 1);
+	assert_int_equal(xr_jscan_depth("{\"a\":\"\\\"[[\"}", 12, 64), 1);
+	assert_int_equal(xr_jscan_depth("[\"\\\\\",[]]", 9, 64), 2);
 	/* stray closers never go below zero */
-	assert_int_equal(xr_json_depth("]]]}}[", 6, 64), 1);
+	assert_int_equal(xr_jscan_depth("]]]}}[", 6, 64), 1);
 	/* only len bytes are read */
-	assert_int_equal(xr_json_depth("[[[[", 2, 64), 2);
+	assert_int_equal(xr_jscan_depth("[[[[", 2, 64), 2);
 	/* early stop once past the limit */
 	memset(deep, '[', sizeof(deep));
-	assert_int_equal(xr_json_depth(deep, 64, 64), 64);
-	assert_int_equal(xr_json_depth(deep, 65, 64), 65);
-	assert_int_equal(xr_json_depth(deep, sizeof(deep), 64), 65);
-	assert_int_equal(xr_json_depth(deep, sizeof(deep), 3), 4);
+	assert_int_equal(xr_jscan_depth(deep, 64, 64), 64);
+	assert_int_equal(xr_jscan_depth(deep, 65, 64), 65);
+	assert_int_equal(xr_jscan_depth(deep, sizeof(deep), 64), 65);
+	assert_int_equal(xr_jscan_depth(deep, sizeof(deep), 3), 4);
 }
 
 static void error_table(void **state)
@@ -657,14 +659,14 @@ static void build_error(void **state)
 	json_t *j;
 
 	for (int e = XR_E_BAD_JSON; e < XR_E__COUNT; e++) {
-		j = load(f, xr_proto_error((enum xr_err)e, NULL));
+		j = load(f, xr_build_error((enum xr_err)e, NULL));
 		assert_string_equal(str_member(j, "type"), "error");
 		assert_string_equal(str_member(j, "code"), xr_err_name((enum xr_err)e));
 		assert_string_equal(str_member(j, "message"),
 				    xr_err_text((enum xr_err)e));
 		assert_int_equal(json_object_size(j), 3);
 	}
-	j = load(f, xr_proto_error(XR_E_BAD_MESSAGE,
+	j = load(f, xr_build_error(XR_E_BAD_MESSAGE,
 				   "a \"quote\", a \\ back\nslash\t\x01\x1f\x7f and \xc3\xa9"));
 	assert_string_equal(str_member(j, "message"),
 			    "a \"quote\", a \\ back\nslash\t\x01\x1f\x7f and \xc3\xa9");
@@ -678,11 +680,11 @@ static void build_peer_event(void **state)
 	struct fx *f = *state;
 	json_t *j;
 
-	j = load(f, xr_proto_peer_event("peer-joined", ID0));
+	j = load(f, xr_build_peer_event("peer-joined", ID0));
 	assert_string_equal(str_member(j, "type"), "peer-joined");
 	assert_string_equal(str_member(j, "id"), ID0);
 	assert_int_equal(json_object_size(j), 2);
-	j = load(f, xr_proto_peer_event("peer-left", ID1));
+	j = load(f, xr_build_peer_event("peer-left", ID1));
 	assert_string_equal(str_member(j, "type"), "peer-left");
 	assert_true(payload_is(f->b, "{\"type\":\"peer-left\",\"id\":\"" ID1 "\"}"));
 }
@@ -705,7 +707,7 @@ static void build_signal_byte_for_byte(void **state)
 
 		snprintf(expect, sizeof(expect),
 			 "{\"type\":\"signal\",\"from\":\"%s\",\"data\":%s}", ID0, data);
-		j = load(f, xr_proto_signal(ID0, data, n));
+		j = load(f, xr_build_signal(ID0, data, n));
 		assert_true(payload_is(f->b, expect));
 		assert_string_equal(str_member(j, "type"), "signal");
 		assert_string_equal(str_member(j, "from"), ID0);
@@ -715,7 +717,7 @@ static void build_signal_byte_for_byte(void **state)
 		json_decref(d);
 	}
 	/* data is read for data_len bytes only, not up to a NUL */
-	load(f, xr_proto_signal(ID1, "123456", 3));
+	load(f, xr_build_signal(ID1, "123456", 3));
 	assert_true(payload_is(f->b,
 		"{\"type\":\"signal\",\"from\":\"" ID1 "\",\"data\":123}"));
 }
@@ -728,7 +730,7 @@ static void parse_then_build_signal(void **state)
 	json_t *j;
 
 	assert_int_equal(parse(f, msg), XR_OK);
-	j = load(f, xr_proto_signal(ID0, f->m.data, f->m.data_len));
+	j = load(f, xr_build_signal(ID0, f->m.data, f->m.data_len));
 	assert_true(payload_is(f->b, "{\"type\":\"signal\",\"from\":\"" ID0 "\","
 			       "\"data\":{\"candidate\":\"a b\",\"i\":0.10}}"));
 	assert_string_equal(str_member(json_object_get(j, "data"), "candidate"),
@@ -740,15 +742,15 @@ static void build_pong(void **state)
 	struct fx *f = *state;
 	json_t *j;
 
-	j = load(f, xr_proto_pong(NULL, 0));
+	j = load(f, xr_build_pong(NULL, 0));
 	assert_true(payload_is(f->b, "{\"type\":\"pong\"}"));
 	assert_int_equal(json_object_size(j), 1);
-	j = load(f, xr_proto_pong("\"a\\\"b\"", 6));
+	j = load(f, xr_build_pong("\"a\\\"b\"", 6));
 	assert_true(payload_is(f->b, "{\"type\":\"pong\",\"id\":\"a\\\"b\"}"));
 	assert_string_equal(str_member(j, "id"), "a\"b");
-	j = load(f, xr_proto_pong("1.5e3", 5));
+	j = load(f, xr_build_pong("1.5e3", 5));
 	assert_true(payload_is(f->b, "{\"type\":\"pong\",\"id\":1.5e3}"));
-	j = load(f, xr_proto_pong("null", 4));
+	j = load(f, xr_build_pong("null", 4));
 	assert_true(json_is_null(json_object_get(j, "id")));
 	assert_int_equal(json_object_size(j), 2);
 }
@@ -759,7 +761,7 @@ static void build_welcome(void **state)
 	const char *peers[] = { ID1, "CCCCCCCCCCCCCCCC", "DDDDDDDDDDDDDDDD" };
 	json_t *j, *a;
 
-	j = load(f, xr_proto_welcome(ID0, NULL, 0, NULL, 8, NULL));
+	j = load(f, xr_build_welcome(ID0, NULL, 0, NULL, 8, NULL));
 	assert_string_equal(str_member(j, "type"), "welcome");
 	assert_string_equal(str_member(j, "id"), ID0);
 	assert_true(json_is_array(json_object_get(j, "peers")));
@@ -770,7 +772,7 @@ static void build_welcome(void **state)
 	assert_null(json_object_get(j, "title"));
 	assert_int_equal(json_object_size(j), 5);
 
-	j = load(f, xr_proto_welcome(ID0, peers, 3,
+	j = load(f, xr_build_welcome(ID0, peers, 3,
 				     "[{\"urls\":[\"stun:s:3478\"]},{\"urls\":"
 				     "[\"turn:t\"],\"username\":\"9:xroom\","
 				     "\"credential\":\"c/+=\"}]",

@@ -10,7 +10,7 @@
 
 #include <stdlib.h>
 
-#include "xroom/rate.h"
+#include "xroom/util/rate.h"
 
 static int setup(void **state)
 {

@@ -2,7 +2,7 @@
  * with fake wake/kill/ice callbacks that record what they are asked: join,
  * welcome and peer events, verifiers, capacities, relay, the join deadline
  * on a stepped clock, laggards killed, shutdown and operator closes; then
- * xr_proto_handle end to end on the same hub, rate limiting included. Every
+ * xr_dispatch_message end to end on the same hub, rate limiting included. Every
  * message a peer is sent is parsed back with jansson. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +17,9 @@
 
 #include <jansson.h>
 
-#include "xroom/proto.h"
-#include "xroom/room.h"
+#include "xroom/codec/parse.h"
+#include "xroom/hub/dispatch.h"
+#include "xroom/hub/room.h"
 
 #define NP 12
 #define ICE "[{\"urls\":[\"stun:stun.example.org:3478\"]}]"
@@ -45,14 +46,22 @@ struct fx {
 
 /* --- fake transport ------------------------------------------------------------ */
 
-static void fake_wake(struct xr_peer *p)
+/* The fake connection of a peer: the one at the same index. */
+static struct conn *conn_of(void *ctx, struct xr_peer *p)
 {
-	((struct conn *)p->conn)->wakes++;
+	struct fx *f = ctx;
+
+	return &f->c[p - f->p];
 }
 
-static void fake_kill(struct xr_peer *p, uint16_t code)
+static void fake_wake(void *ctx, struct xr_peer *p)
 {
-	struct conn *c = p->conn;
+	conn_of(ctx, p)->wakes++;
+}
+
+static void fake_kill(void *ctx, struct xr_peer *p, uint16_t code)
+{
+	struct conn *c = conn_of(ctx, p);
 
 	c->kills++;
 	c->kill_code = code;
@@ -135,7 +144,6 @@ static enum xr_err attach_at(struct fx *f, int i, const char *room, int64_t t)
 {
 	memset(&f->p[i], 0, sizeof(f->p[i]));
 	memset(&f->c[i], 0, sizeof(f->c[i]));
-	f->p[i].conn = &f->c[i];
 	return xr_hub_attach(f->hub, &f->p[i], room, strlen(room), t);
 }
 
@@ -231,7 +239,7 @@ static bool on_wait_list(struct fx *f, int i)
 
 static void handle_at(struct fx *f, int i, const char *msg, int64_t t)
 {
-	xr_proto_handle(f->hub, &f->p[i], msg, strlen(msg), t);
+	xr_dispatch_message(f->hub, &f->p[i], msg, strlen(msg), t);
 }
 
 static void handle(struct fx *f, int i, const char *msg)
@@ -1029,7 +1037,7 @@ static void close_room_with_a_dead_peer(void **state)
 	assert_null(f->p[1].room);
 }
 
-/* --- xr_proto_handle end to end -------------------------------------------------------- */
+/* --- xr_dispatch_message end to end -------------------------------------------------------- */
 
 static void handle_join_and_relay(void **state)
 {
@@ -1190,7 +1198,7 @@ static void handle_too_large(void **state)
 	pop_error(f, 0, "too-large");
 	assert_closing(f, 0, XR_CLOSE_TOO_BIG);
 	memset(msg, 'z', 1025);
-	xr_proto_handle(f->hub, &f->p[1], msg, 1025, 2000);
+	xr_dispatch_message(f->hub, &f->p[1], msg, 1025, 2000);
 	pop_error(f, 1, "too-large");
 	assert_closing(f, 1, XR_CLOSE_TOO_BIG);
 }

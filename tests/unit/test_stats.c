@@ -13,7 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "xroom/stats.h"
+#include "xroom/util/stats.h"
 
 /* |got - want| <= tol, with both values printed when it fails. */
 #define assert_near(got, want, tol) assert_near_(got, want, tol, #got, __FILE__, __LINE__)

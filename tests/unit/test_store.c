@@ -24,7 +24,7 @@
 
 #include <sodium.h>
 
-#include "xroom/store.h"
+#include "xroom/util/store.h"
 
 struct fx {
 	char dir[64];
@@ -375,9 +375,51 @@ static void shred_zeroes_and_removes(void **state)
 	assert_int_equal(xr_store_shred(f->dir, "visitors.bin"), 0);
 }
 
+/* In place: the same inode from the first write on (no temporary file, no
+ * rename that would leave the old bytes in freed blocks), any length
+ * after any other, read back checked; 0600; a symlink is not followed. */
+static void overwrite_in_place(void **state)
+{
+	struct fx *f = *state;
+	unsigned char big[3000], small[40];
+	char list[256], path[512], *body;
+	const char *why;
+	struct stat st0, st;
+	size_t len;
+
+	memset(big, 0xA5, sizeof(big));
+	memset(small, 0x5A, sizeof(small));
+	assert_int_equal(xr_store_overwrite(f->dir, "s.bin", big, sizeof(big)), 0);
+	snprintf(path, sizeof(path), "%s/s.bin", f->dir);
+	assert_int_equal(stat(path, &st0), 0);
+	assert_int_equal(st0.st_mode & 0777, 0600);
+	assert_int_equal(xr_store_overwrite(f->dir, "s.bin", small, sizeof(small)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_ino == st0.st_ino);
+	assert_true(st.st_size < 200); /* cut to the new length */
+	assert_int_equal(xr_store_read(f->dir, "s.bin", &body, &len, 4096, &why), 0);
+	assert_int_equal(len, sizeof(small));
+	assert_memory_equal(body, small, sizeof(small));
+	free(body);
+	assert_int_equal(xr_store_overwrite(f->dir, "s.bin", big, sizeof(big)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_ino == st0.st_ino);
+	assert_int_equal(xr_store_read(f->dir, "s.bin", &body, &len, 4096, &why), 0);
+	assert_int_equal(len, sizeof(big));
+	assert_memory_equal(body, big, sizeof(big));
+	free(body);
+	listing(f->dir, list, sizeof(list));
+	assert_string_equal(list, "s.bin");
+	/* A symlink planted at the name is refused, its target untouched. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/nonexistent-target", path), 0);
+	assert_int_equal(xr_store_overwrite(f->dir, "s.bin", small, sizeof(small)), -ELOOP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(overwrite_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_then_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(binary_and_empty_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_file, setup, teardown),
