@@ -3,25 +3,35 @@
 // screen, sets up end-to-end encryption (keys from the link's secret), and
 // connects signaling, mesh, media and the view to each other. It holds the
 // page's state (in the call or not) and nothing else: each job lives in
-// its module.
+// its module. It touches no DOM: what the modules report goes to the
+// views, what the views report (typed actions) to the modules. Imports
+// below go layer by layer, bottom first (docs/client.md).
 
-import { Chat, DataLink } from './chat.js';
-import { ChatView } from './chat-view.js';
-import { Cards } from './card.js';
-import { CardEditor, CardTiles } from './card-view.js';
-import { FileTransfers, openStore } from './files.js';
-import { FilesView } from './files-view.js';
-import { Plugins } from './plugins.js';
-import { PluginsView } from './plugins-view.js';
-import { E2ee, e2eeSupported } from './e2ee.js';
-import { parseRoomLink, randomId } from './ids.js';
-import { LevelMeter, Media, SpeakingDetector, webrtcSupported } from './media.js';
-import { Mesh, hasTurn } from './mesh.js';
-import { loadDevices, loadPrivacy, loadProfile, saveDevices, savePrivacy, saveProfile } from './prefs.js';
-import { Signaling } from './signaling.js';
-import { HIDE_UNAVAILABLE, RoomView } from './ui.js';
-import { cleanName } from './wire.js';
-import { goal } from './experiments.js';
+import { loadDevices, loadPrivacy, loadProfile, saveDevices, savePrivacy, saveProfile } from './util/prefs.js';
+import { parseRoomLink } from './util/ids.js';
+import { DataLink } from './transport/data-link.js';
+import { Signaling, renewDelay, turnExpiry } from './transport/signaling.js';
+import { cleanName } from './transport/wire.js';
+import { guestName } from './util/text.js';
+import { E2ee, e2eeSupported } from './e2ee/e2ee.js';
+import { TabIdentity } from './e2ee/identity.js';
+import { LevelMeter, Media, SpeakingDetector, webrtcSupported } from './call/media.js';
+import { Mesh, hasTurn } from './call/mesh.js';
+import { unconnectedText } from './call/roster.js';
+import { Cards } from './features/cards/session.js';
+import { Chat } from './features/chat.js';
+import { Reactions } from './features/reactions.js';
+import { goal } from './features/experiments.js';
+import { openStore } from './features/files/store.js';
+import { FileTransfers } from './features/files/transfers.js';
+import { Plugins } from './features/plugins.js';
+import { CardEditor } from './views/card-editor.js';
+import { CardTiles } from './views/card-tiles.js';
+import { ChatView } from './views/chat-view.js';
+import { FilesView } from './views/files-view.js';
+import { cameraOffText, deviceNoteText, switchProblemText } from './views/messages.js';
+import { PluginsView } from './views/plugins-view.js';
+import { HIDE_UNAVAILABLE, RoomView } from './views/room-view.js';
 import { installTestHook } from './testhook.js';
 
 const SELF = 'self';
@@ -31,17 +41,24 @@ const ENDS_CALL = new Set(['kicked', 'room-closed', 'room-expired', 'bad-room'])
 const ui = new RoomView();
 const chatView = new ChatView();
 const media = new Media();
-/** This tab's id: random per page load, carried in every signal so that peers recognise us after a rejoin. */
-const tab = randomId(12);
+/**
+ * This tab's id: the hash of the signing key it makes per page load
+ * (e2ee/identity.js), carried in every signal so that peers recognise us
+ * after a rejoin and nobody else can speak for us. Set once the keys are
+ * made, before anything uses it.
+ */
+let tab = '';
 
 /** @type {{link: {id: string, secret: string} | null, sig: Signaling | null, mesh: Mesh | null,
  *   e2ee: E2ee | null, chat: Chat | null, cards: Cards | null, files: FileTransfers | null,
  *   plugins: Plugins | null, pluginsView: PluginsView | null, e2eeReady: Promise<E2ee> | null,
- *   storeReady: Promise<import('./files.js').Store> | null, broken: boolean, turn: boolean,
- *   inCall: boolean, callConnected: boolean, left: boolean, name: string, meter: LevelMeter | null, levelTimer: ReturnType<typeof setInterval> | undefined}} */
+ *   storeReady: Promise<import('./features/files/store.js').Store> | null, broken: boolean, turn: boolean,
+ *   inCall: boolean, callConnected: boolean, left: boolean, name: string, meter: LevelMeter | null, levelTimer: ReturnType<typeof setInterval> | undefined,
+ *   rosterTimer: ReturnType<typeof setInterval> | undefined, renewTimer: ReturnType<typeof setTimeout> | undefined,
+ *   countdown: ReturnType<typeof setInterval> | undefined, reactions: Reactions | null}} */
 const page = {
   link: null, sig: null, mesh: null, e2ee: null, chat: null, cards: null, files: null, plugins: null, pluginsView: null, e2eeReady: null, storeReady: null, broken: false, turn: false,
-  inCall: false, callConnected: false, left: false, name: '', meter: null, levelTimer: undefined,
+  inCall: false, callConnected: false, left: false, name: '', meter: null, levelTimer: undefined, rosterTimer: undefined, renewTimer: undefined, countdown: undefined, reactions: null,
 };
 
 function localState() {
@@ -52,30 +69,15 @@ function controls() {
   ui.setControls({ micOn: media.micLive, camOn: media.camOn && (media.camLive || !!media.screen), screen: !!media.screen, canShare: media.canShareScreen && page.inCall });
 }
 
-function saveDevicePrefs() {
-  saveDevices({ micId: media.micId, camId: media.camId, micOn: media.micOn, camOn: media.camOn });
-}
+/** The speaker chosen in the call's settings ('' for the browser's). */
+let speakerId = '';
 
-/** Why the preview or our tile has no picture. */
-function offText() {
-  if (media.camOn && !media.cam) {
-    return { denied: 'The camera is blocked', none: 'No camera found', busy: 'The camera is in use by another app' }[
-      /** @type {'denied' | 'none' | 'busy'} */ (media.access.video)] ?? 'No camera';
-  }
-  return 'Camera is off';
+function saveDevicePrefs() {
+  saveDevices({ micId: media.micId, camId: media.camId, micOn: media.micOn, camOn: media.camOn, speakerId, noise: media.noiseSuppression });
 }
 
 function deviceNote() {
-  const a = media.access;
-  /** @type {string[]} */
-  const notes = [];
-  if (a.video === 'denied') notes.push('The camera is blocked for this site.');
-  if (a.audio === 'denied') notes.push('The microphone is blocked for this site.');
-  if (a.video === 'busy') notes.push('The camera is in use by another app.');
-  if (a.audio === 'busy') notes.push('The microphone is in use by another app.');
-  if (a.video === 'none' && media.camOn) notes.push('No camera was found.');
-  if (a.audio === 'none' && media.micOn) notes.push('No microphone was found.');
-  ui.setDeviceNote(notes.join(' '));
+  ui.setDeviceNote(deviceNoteText(media.access, media));
 }
 
 /** Follows the microphone with a level meter (pre-join meter, our speaking ring). */
@@ -95,7 +97,7 @@ function watchLevel() {
 const selfSpeaking = new SpeakingDetector();
 function tickLevel() {
   const level = page.meter?.level() ?? 0;
-  if (page.inCall) ui.setSpeaking(SELF, selfSpeaking.update(media.micLive ? level : 0, performance.now()));
+  if (page.inCall) ui.tiles.setSpeaking(SELF, selfSpeaking.update(media.micLive ? level : 0, performance.now()));
   else ui.setPreLevel(level);
 }
 
@@ -105,16 +107,19 @@ function renderSelf() {
   if (page.inCall) {
     const track = media.videoTrack;
     if (selfStream?.getVideoTracks()[0] !== track) selfStream = track ? new MediaStream([track]) : null;
-    ui.setTileStream(SELF, selfStream);
-    ui.updateTile(SELF, { ...localState(), cam: media.camLive });
+    ui.tiles.setStream(SELF, selfStream);
+    ui.tiles.update(SELF, { ...localState(), cam: media.camLive });
   } else {
-    ui.setPreview(media.camLive ? media.cam : null, offText());
+    ui.setPreview(media.camLive ? media.cam : null, cameraOffText(media.access.video, media.camOn && !media.cam));
   }
 }
 
 async function refreshDevices() {
   try {
-    ui.setDevices(await media.listDevices(), { camId: media.cam?.getSettings().deviceId ?? media.camId, micId: media.mic?.getSettings().deviceId ?? media.micId });
+    ui.setDevices(await media.listDevices(), {
+      camId: media.cam?.getSettings().deviceId ?? media.camId, micId: media.mic?.getSettings().deviceId ?? media.micId,
+      speakerId, noise: media.noiseSuppression,
+    });
   } catch (e) {
     console.warn('xroom: no device list', e);
   }
@@ -122,6 +127,8 @@ async function refreshDevices() {
 
 async function prejoin() {
   const devices = loadDevices();
+  speakerId = devices.speakerId;
+  if (speakerId) ui.tiles.setSink(speakerId);
   page.name = loadProfile().name;
   ui.setName(page.name);
   controls();
@@ -163,24 +170,16 @@ ui.on('name', ({ name }) => {
   page.name = name;
   saveProfile({ name: cleanName(name) });
 });
-/** Why a device could not be switched on. @param {'audio' | 'video'} kind */
-function problem(kind) {
-  const what = kind === 'audio' ? 'microphone' : 'camera';
-  const a = media.access[kind];
-  if (a === 'denied') return `The ${what} is blocked for this site`;
-  if (a === 'busy') return `The ${what} is in use by another app`;
-  return `No ${what} found`;
-}
 ui.on('toggle-mic', async () => {
   const want = !media.micLive;
   await media.setMicOn(want);
-  if (want && !media.micLive) ui.toast(problem('audio'));
+  if (want && !media.micLive) ui.toast(switchProblemText('audio', media.access.audio));
   else if (page.inCall) ui.toast(want ? 'Microphone on' : 'Microphone muted');
 });
 ui.on('toggle-cam', async () => {
   const want = !media.camLive && !(media.screen && media.camOn);
   await media.setCamOn(want);
-  if (want && !media.camLive && !media.screen) ui.toast(problem('video'));
+  if (want && !media.camLive && !media.screen) ui.toast(switchProblemText('video', media.access.video));
   refreshDevices();
 });
 ui.on('gesture', () => LevelMeter.unlock());
@@ -189,12 +188,18 @@ ui.on('toggle-screen', async () => {
   if (media.screen) await media.stopScreen();
   else if (!await media.startScreen()) ui.toast('Screen sharing was cancelled');
 });
-ui.on('select-camera', ({ id }) => { media.selectCamera(id).then(saveDevicePrefs); });
-ui.on('select-mic', ({ id }) => { media.selectMic(id).then(saveDevicePrefs); });
-ui.on('copy', async () => {
-  ui.toast(await ui.copy(location.href) ? 'Link copied: anyone with it can join' : 'Copy the link from the address bar');
+ui.on('select-camera', ({ id }) => { media.selectCamera(id).then(saveDevicePrefs).then(refreshDevices); });
+ui.on('select-mic', ({ id }) => { media.selectMic(id).then(saveDevicePrefs).then(refreshDevices); });
+ui.on('select-speaker', ({ id }) => {
+  speakerId = id;
+  ui.tiles.setSink(id);
+  saveDevicePrefs();
 });
+ui.on('noise', ({ on }) => { media.setNoiseSuppression(on).then(saveDevicePrefs); });
+ui.on('copy', () => { ui.invite.copyLink(); });
 ui.on('leave', () => leave());
+ui.on('hand', ({ up }) => page.reactions?.setHand(up));
+ui.on('react', ({ emoji }) => page.reactions?.react(emoji));
 ui.on('toggle-hide', () => {
   const mesh = page.mesh;
   if (!mesh || !page.inCall) return;
@@ -216,7 +221,7 @@ chatView.on('send', ({ text }) => {
   if (r?.ok) chatView.sent();
 });
 /** The name shown for a peer. @param {string} t */
-const peerName = (t) => page.mesh?.peers.get(t)?.remote.name || 'Guest';
+const peerName = (t) => page.mesh?.peers.get(t)?.remote.name || guestName(t);
 const filesView = new FilesView(chatView, {
   name: peerName,
   peers: () => (page.files && page.mesh
@@ -253,7 +258,7 @@ cardEditor.on('deleted', () => {
 cardEditor.on('contacts', () => page.cards?.recheck());
 const cardTiles = new CardTiles({
   tileEl: (t) => ui.tiles.get(t)?.el ?? null,
-  nameOf: (t) => page.mesh?.peers.get(t)?.remote.name || 'Guest',
+  nameOf: (t) => page.mesh?.peers.get(t)?.remote.name || guestName(t),
   announce: (text) => ui.announce(text),
 });
 cardTiles.on('share', ({ tab: t }) => page.cards?.shareWith(t));
@@ -308,19 +313,42 @@ async function join() {
   const chat = new Chat(link, tab);
   page.chat = chat;
   mesh.on('peer-channel', ({ tab: t, channel }) => link.attach(t, channel));
-  chat.on('message', ({ message }) => chatView.add(message, message.mine ? '' : mesh.peers.get(message.from)?.remote.name || 'Guest'));
+  chat.on('message', ({ message }) => {
+    chatView.add(message, message.mine ? '' : peerName(message.from));
+    // With the chat closed, a notice says who wrote what (the red count stays).
+    if (!message.mine && !chatView.open) ui.toast(`${peerName(message.from)}: ${message.text.length > 80 ? `${message.text.slice(0, 79)}…` : message.text}`);
+  });
   chat.on('delivery', ({ message }) => chatView.delivery(message));
   // Cards: on the same sealed channel, sent as the owner's sharing mode says.
   const cards = new Cards(link, tab, { nameOf: (t) => mesh.peers.get(t)?.remote.name || '' });
   page.cards = cards;
   link.openListeners.add((t) => cards.peerOpened(t));
+  // A raised hand and reactions: on the same sealed channel.
+  const reactions = new Reactions(link);
+  page.reactions = reactions;
+  reactions.on('hand', ({ tab: t, up }) => {
+    if (!t) {
+      ui.setHandUp(up);
+      ui.tiles.setHand(SELF, up);
+      return;
+    }
+    ui.tiles.setHand(t, up);
+    if (up) {
+      ui.announce(`${peerName(t)} raised a hand`);
+      ui.toast(`✋ ${peerName(t)} raised a hand`);
+    }
+  });
+  reactions.on('react', ({ tab: t, emoji }) => {
+    ui.tiles.showReaction(t || SELF, emoji);
+    if (t) ui.announce(`${peerName(t)} reacted ${emoji}`);
+  });
   cards.on('peer', ({ tab: t }) => cardTiles.render(t, cards.view(t)));
 
   // Files: the second sealed data channel, received files streamed to disk.
   const files = new FileTransfers({
     seal: (t, channel, bytes) => e2ee.data.seal(t, channel, bytes),
     open: (t, channel, bytes) => e2ee.data.open(t, channel, bytes),
-  }, await /** @type {Promise<import('./files.js').Store>} */ (page.storeReady));
+  }, await /** @type {Promise<import('./features/files/store.js').Store>} */ (page.storeReady));
   page.files = files;
   mesh.on('peer-channel', ({ tab: t, files: ch }) => files.attach(t, ch));
 
@@ -338,22 +366,26 @@ async function join() {
   });
 
   mesh.on('peer-added', ({ tab: t }) => {
-    ui.addTile(t, false);
+    ui.tiles.add(t, false);
+    ui.setAlone(false);
     cardTiles.render(t, cards.view(t));
   });
-  mesh.on('peer-stream', ({ tab: t, stream }) => ui.setTileStream(t, stream));
+  mesh.on('peer-stream', ({ tab: t, stream }) => ui.tiles.setStream(t, stream));
   mesh.on('peer-updated', ({ tab: t }) => {
     const p = mesh.peers.get(t);
     if (!p) return;
     const fresh = !ui.tiles.get(t)?.info.name && p.remote.name;
     // A relay that gives nothing fails the tile at once (it keeps retrying).
     const badge = p.relayProblem ? 'failed' : p.badge;
-    ui.updateTile(t, { ...p.remote, badge, problem: p.relayProblem ? 'turn' : '', ...e2ee.status(t) });
+    ui.tiles.update(t, { ...p.remote, badge, problem: p.relayProblem ? 'turn' : '', ...e2ee.status(t) });
     if (!page.callConnected && (p.badge === 'direct' || p.badge === 'relayed')) {
       page.callConnected = true; // an experiment goal, once per page
       goal('call-connected');
     }
-    if (fresh) ui.announce(`${p.remote.name} joined`);
+    if (fresh) {
+      ui.announce(`${p.remote.name} joined`);
+      ui.toast(`${p.remote.name} joined`);
+    }
     if (cardTiles.renamed(t)) cardTiles.render(t, cards.view(t));
   });
   mesh.on('peer-removed', ({ tab: t, reason }) => {
@@ -362,14 +394,19 @@ async function join() {
     plugins.peerGone(t);
     chat.peerGone(t);
     cards.peerGone(t);
+    reactions.peerGone(t);
     cardTiles.remove(t);
-    const name = ui.tiles.get(t)?.info.name || 'Someone';
-    ui.removeTile(t);
-    if (reason !== 'closed') ui.announce(`${name} left`);
+    const name = ui.tiles.get(t)?.info.name || guestName(t);
+    ui.tiles.remove(t);
+    if (reason !== 'closed') {
+      ui.announce(`${name} left`);
+      ui.toast(`${name} left`);
+    }
+    ui.setAlone(mesh.peers.size === 0);
   });
-  e2ee.on('status', ({ tab: t }) => ui.updateTile(t, e2ee.status(t)));
+  e2ee.on('status', ({ tab: t }) => ui.tiles.update(t, e2ee.status(t)));
   mesh.on('levels', ({ levels }) => {
-    for (const [t, l] of levels) ui.setSpeaking(t, l.speaking);
+    for (const [t, l] of levels) ui.tiles.setSpeaking(t, l.speaking);
   });
 
   sig.on('welcome', (w) => {
@@ -381,18 +418,31 @@ async function join() {
     if (page.turn) mesh.setRelayOnly(loadPrivacy().hideAddress);
     ui.setHideAddress({ available: page.turn, on: mesh.relayOnly });
     mesh.online(w.peers, w.iceServers);
+    // Fresh TURN credentials before these expire: a quiet rejoin.
+    clearTimeout(page.renewTimer);
+    const wait = renewDelay(turnExpiry(w.iceServers), Date.now());
+    if (wait) page.renewTimer = setTimeout(() => sig.renew(), wait);
   });
   sig.on('state', ({ state, retryInMs }) => {
     if (state !== 'reconnecting') return;
-    const secs = Math.max(1, Math.round(retryInMs / 1000));
-    if (page.inCall) {
-      mesh.offline();
-      ui.setBanner(`Lost the connection to the server. The call goes on; reconnecting in ${secs} s…`);
-    } else {
-      ui.setJoining(true, `Cannot reach the server; trying again in ${secs} s…`);
-    }
+    if (page.inCall) mesh.offline();
+    // The countdown ticks until the next try.
+    const until = Date.now() + retryInMs;
+    const show = () => {
+      const secs = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+      if (page.inCall) ui.setBanner(`Lost the connection to the server. The call goes on; reconnecting in ${secs} s…`);
+      else ui.setJoining(true, `Cannot reach the server; trying again in ${secs} s…`);
+    };
+    clearInterval(page.countdown);
+    show();
+    page.countdown = setInterval(() => {
+      if (sig.state !== 'reconnecting' || Date.now() >= until) clearInterval(page.countdown);
+      else show();
+    }, 1000);
   });
+  sig.on('peer-joined', ({ id }) => mesh.peerJoined(id));
   sig.on('peer-left', ({ id }) => mesh.peerLeft(id));
+  page.rosterTimer = setInterval(() => ui.setRoster(unconnectedText(mesh.unconnected())), 1000);
   sig.on('signal', ({ from, msg }) => mesh.signal(from, msg));
   sig.on('refused', ({ code, final }) => {
     if (final && (!page.inCall || ENDS_CALL.has(code))) {
@@ -411,7 +461,8 @@ function enterCall(title) {
   page.inCall = true;
   ui.setRoomTitle(title);
   ui.show('call');
-  ui.addTile(SELF, true);
+  ui.tiles.add(SELF, true);
+  ui.setAlone(!page.mesh?.peers.size);
   renderSelf();
   controls();
   page.mesh?.stateChanged();
@@ -420,6 +471,9 @@ function enterCall(title) {
 /** Closes everything; the caller shows what comes next. */
 function end() {
   page.inCall = false;
+  clearInterval(page.rosterTimer);
+  clearInterval(page.countdown);
+  clearTimeout(page.renewTimer);
   page.mesh?.close();
   page.sig?.close();
   page.e2ee?.close();
@@ -454,6 +508,7 @@ function start() {
     ui.showMessage('insecure');
     return;
   }
+  ui.invite.setLink(location.href);
   if (!webrtcSupported()) {
     ui.showMessage('unsupported');
     return;
@@ -466,9 +521,13 @@ function start() {
   page.link = { id: link.id, secret: link.secret };
   // Keys, the frame worker and our DTLS certificate, while the pre-join
   // screen is up.
-  page.e2eeReady = E2ee.create(link.secret, tab);
+  const identity = TabIdentity.create().then((id) => {
+    tab = id.tab;
+    return id;
+  });
+  page.e2eeReady = identity.then((id) => E2ee.create(link.secret, link.id, id));
   // Where received files go; leftovers of closed pages are removed.
-  page.storeReady = openStore(tab).then(async (store) => {
+  page.storeReady = identity.then((id) => openStore(id.tab)).then(async (store) => {
     await store.clear().catch(() => {});
     return store;
   });
@@ -486,7 +545,7 @@ function start() {
     }
   });
   if (new URLSearchParams(location.search).has('test')) {
-    installTestHook({ tab, page, media, ui });
+    installTestHook({ tab: () => tab, page, media, ui });
   }
   prejoin();
 }

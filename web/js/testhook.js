@@ -5,11 +5,15 @@
 // counters of the end-to-end encryption) and force failures.
 // Nothing here runs in a normal visit.
 
+import { openMediaKey } from './e2ee/identity.js';
+import { turnExpiry } from './transport/signaling.js';
+
 /**
- * @param {{tab: string, page: {mesh: import('./mesh.js').Mesh | null, sig: import('./signaling.js').Signaling | null,
- *   e2ee: import('./e2ee.js').E2ee | null, chat: import('./chat.js').Chat | null, cards: import('./card.js').Cards | null,
- *   files: import('./files.js').FileTransfers | null, plugins: import('./plugins.js').Plugins | null, inCall: boolean},
- *   media: import('./media.js').Media, ui: import('./ui.js').RoomView}} ctx
+ * @param {{tab: () => string, page: {mesh: import('./call/mesh.js').Mesh | null, sig: import('./transport/signaling.js').Signaling | null,
+ *   e2ee: import('./e2ee/e2ee.js').E2ee | null, chat: import('./features/chat.js').Chat | null, cards: import('./features/cards/session.js').Cards | null,
+ *   files: import('./features/files/transfers.js').FileTransfers | null, plugins: import('./features/plugins.js').Plugins | null,
+ *   pluginsView: import('./views/plugins-view.js').PluginsView | null, reactions: import('./features/reactions.js').Reactions | null, inCall: boolean},
+ *   media: import('./call/media.js').Media, ui: import('./views/room-view.js').RoomView}} ctx
  */
 export function installTestHook(ctx) {
   const { page, media, ui } = ctx;
@@ -21,24 +25,45 @@ export function installTestHook(ctx) {
     return p;
   };
   const api = {
-    tab: ctx.tab,
+    get tab() { return ctx.tab(); },
     /** Fresh numbers for every connection, and the page's state. */
     async stats() {
       const mesh = page.mesh;
       if (mesh) await Promise.all([...mesh.peers.values()].map((p) => p.pollStats()));
       return {
-        tab: ctx.tab,
+        tab: ctx.tab(),
         inCall: page.inCall,
         signaling: page.sig?.state ?? 'idle',
         peerId: page.sig?.id ?? '',
         signalsRejected: page.e2ee?.signals.rejected ?? 0,
+        renewals: page.sig?.renewals ?? 0,
+        turnExpiry: turnExpiry(page.mesh?.iceServers ?? []),
         peers: mesh?.snapshot() ?? [],
         tiles: ui.tileCount(),
         local: {
           mic: media.micLive, cam: media.camLive, screen: !!media.screen,
           video: media.videoTrack?.label ?? null, source: media.videoSource,
+          audio: media.audioTrack?.label ?? null, noiseSuppression: media.audioTrack?.getSettings().noiseSuppression ?? null,
         },
       };
+    },
+    /** The descriptions in force on the connection to `tab` (default: the first). @param {string} [tab] */
+    negotiated(tab) {
+      const pc = peer(tab).pc;
+      const l = pc.currentLocalDescription;
+      const r = pc.currentRemoteDescription;
+      return { local: l?.sdp ?? '', remote: r?.sdp ?? '', answer: (l?.type === 'answer' ? l : r)?.sdp ?? '' };
+    },
+    /**
+     * The audio level of `tab` as this page sees it: its synchronization
+     * source's, and its inbound RTP stream's (from the decoded audio).
+     * @param {string} [tab]
+     */
+    async audioLevel(tab) {
+      const r = peer(tab).recvAudio.receiver;
+      let inbound = null;
+      (await r.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') inbound = s.audioLevel ?? null; });
+      return { sources: r.getSynchronizationSources().map((x) => x.audioLevel ?? null), inbound };
     },
     /** Acts as if ICE had failed on the connection to `tab` (default: the first). @param {string} [tab] */
     forceIceFailure(tab) {
@@ -47,6 +72,21 @@ export function installTestHook(ctx) {
     /** Closes the connection to `tab` on this side only, without telling anyone. @param {string} [tab] */
     killConnection(tab) {
       peer(tab).killSilently();
+    },
+    /**
+     * A former member's try: opens a media key that tab `from` sealed for
+     * tab `to` (as relayed) with every pair key this page holds. True if
+     * any opened it.
+     * @param {string} from @param {string} to @param {number} id @param {string} key
+     */
+    async openMediaKey(from, to, id, key) {
+      const e = page.e2ee;
+      if (!e) return false;
+      for (const t of e.signals.keysOf.keys()) {
+        const pair = await e.pairKey(t);
+        if (pair && await openMediaKey(pair, from, to, id, key)) return true;
+      }
+      return false;
     },
     /** End-to-end encryption: key ids, rekeys, per-peer locks, safety codes and frame counters. */
     async e2ee() {
@@ -83,6 +123,10 @@ export function installTestHook(ctx) {
       maxGap = Math.max(maxGap, performance.now() - lastAt);
       return { maxGapMs: Math.round(maxGap), frames: last - first };
     },
+    /** Raised hands and reaction counts. */
+    reactions() {
+      return page.reactions ? page.reactions.snapshot() : null;
+    },
     /** Chat counters (messages, sealed data-channel messages sent/received/refused), never the text. */
     chat() {
       return page.chat ? page.chat.snapshot() : null;
@@ -93,7 +137,9 @@ export function installTestHook(ctx) {
     },
     /** Plugins: which exist, run here, run elsewhere; requests refused. */
     plugins() {
-      return page.plugins ? page.plugins.snapshot() : null;
+      // containment: whether this browser keeps plugin pages off WebRTC
+      // (views/plugins-view.js probeContainment), 'pending' until known.
+      return page.plugins ? { ...page.plugins.snapshot(), containment: page.pluginsView?.containment ?? 'pending' } : null;
     },
     /** Sends files at most this fast (bytes/s; 0: no limit), to act mid-transfer. @param {number} bps */
     limitFileRate(bps) {

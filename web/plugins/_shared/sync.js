@@ -4,12 +4,16 @@
 // answers `here` (and tells it the id it has in the room); the newcomer
 // waits a moment, asks ONE of them (the smallest id, so the choice does not
 // depend on timing) with `sync`, and receives the state as `snap` chunks of
-// at most CHUNK_BYTES, the last one marked. No answer in time: the next one.
+// at most CHUNK_BYTES, the last one marked. No answer in time: the next one;
+// none left: all of them again, each round waiting twice as long (a slow
+// machine or link is not a reason to stay empty), and a late answer from
+// one asked before still counts (merging is idempotent).
 // Shared by the bundled plugins from /plugins/_shared/.
 
 const CHUNK_BYTES = 12000;     // a chunk's records, as JSON; `send` allows 16 KiB
 const GATHER_MS = 300;         // wait this long after the first `here`
 const CHUNK_TIMEOUT_MS = 5000; // a chunk must come within this, or ask another
+const RETRY_CAP_MS = 60000;    // the longest wait of a later round
 const PACE_AFTER = 20;         // chunks sent at once; then one every PACE_MS
 const PACE_MS = 40;            // (the app allows a plugin 50 requests a second)
 const ID_MAX = 256;
@@ -80,6 +84,11 @@ export class Sync {
     /** Peers we are sending the state to (one at a time each). */
     /** @type {Set<string>} */
     this.serving = new Set();
+    /** Rounds through every candidate so far without a whole state. */
+    this.round = 0;
+    /** Every peer asked so far (and still here): its answer counts, late or not. */
+    /** @type {Set<string>} */
+    this.asked = new Set();
   }
 
   /**
@@ -140,17 +149,22 @@ export class Sync {
         this.serve(from);
         return true;
       case 'snap':
-        if (from !== this.source || !Array.isArray(d.r) || typeof d.last !== 'boolean') return true;
+        // From the one asked now, or a late answer from one asked before:
+        // chunks come in order on one channel, so its last one means we
+        // have applied all of its state.
+        if (this.synced || !this.asked.has(from) ||
+            !Array.isArray(d.r) || typeof d.last !== 'boolean') return true;
         this.opts.apply(d.r, from);
-        clearTimeout(this.timer);
-        this.timer = undefined;
         if (d.last) {
+          clearTimeout(this.timer);
+          this.timer = undefined;
           this.source = null;
           this.synced = true;
           this.candidates.clear();
           this.opts.onSynced?.();
-        } else {
-          this.timer = window.setTimeout(() => this.ask(), CHUNK_TIMEOUT_MS);
+        } else if (from === this.source) {
+          clearTimeout(this.timer);
+          this.timer = window.setTimeout(() => this.ask(), this.wait());
         }
         return true;
       default:
@@ -173,6 +187,8 @@ export class Sync {
   /** @param {string} id */
   left(id) {
     this.candidates.delete(id);
+    this.tried.delete(id);
+    this.asked.delete(id);
     if (this.source === id) {
       clearTimeout(this.timer);
       this.ask();
@@ -186,18 +202,33 @@ export class Sync {
     this.opts.onSelf?.(id);
   }
 
-  /** Asks the smallest-id candidate not yet tried for the whole state. */
+  /** How long a chunk may take in this round. */
+  wait() {
+    return Math.min(RETRY_CAP_MS, CHUNK_TIMEOUT_MS * 2 ** this.round);
+  }
+
+  /**
+   * Asks the smallest-id candidate not yet tried for the whole state; when
+   * every one has been tried, starts a new round with all of them still
+   * here (left() forgets those who went), each waited for longer.
+   */
   ask() {
     this.timer = undefined;
     this.source = null;
     if (this.synced) return;
+    if (this.candidates.size === 0 && this.tried.size > 0) {
+      this.candidates = new Set(this.tried);
+      this.tried.clear();
+      this.round += 1;
+    }
     const next = [...this.candidates].sort()[0];
     if (next === undefined) return;
     this.candidates.delete(next);
     this.tried.add(next);
+    this.asked.add(next);
     this.source = next;
     this.opts.send({ t: 'sync', you: next }, next);
-    this.timer = window.setTimeout(() => this.ask(), CHUNK_TIMEOUT_MS);
+    this.timer = window.setTimeout(() => this.ask(), this.wait());
   }
 
   /** @param {string} to */
