@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // e2ee-cost.mjs: what end-to-end encryption costs, in one run. Two daemons
 // on loopback: one serves web/ as shipped (E2EE), the other a throw-away
-// copy of it where js/e2ee.js is tests/bench/plain/e2ee.js (no frame
+// copy of it where js/e2ee/e2ee.js is tests/bench/plain/e2ee.js (no frame
 // transform, signals in clear), which no shipped link can load. Runs
 // alternate between the two. Each run: two people in a room, a third opens
 // the link; measured: from the link's navigation start to frames decoded
@@ -27,7 +27,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 function plainWebRoot() {
   const dir = mkdtempSync(join(tmpdir(), 'xroom-plain-web-'));
   cpSync(WEB_ROOT, dir, { recursive: true });
-  cpSync(join(here, 'plain', 'e2ee.js'), join(dir, 'js', 'e2ee.js'));
+  cpSync(join(here, 'plain', 'e2ee.js'), join(dir, 'js', 'e2ee', 'e2ee.js'));
   return dir;
 }
 

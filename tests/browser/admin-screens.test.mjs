@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { artifactPath, joinPage, launch, openPage, roomLink, stats, startDaemon, waitMediaFlowing } from './util.mjs';
+import { artifactPath, joinPage, launch, openPage, roomLink, stats, startDaemon, waitMediaFlowing, PATIENCE } from './util.mjs';
 
 const TOKEN = 'screens-admin-token';
 
@@ -21,7 +21,7 @@ async function admin(d, method, path, body) {
 }
 
 async function messageOf(page) {
-  await page.locator('#screen-message').waitFor({ state: 'visible', timeout: 15000 });
+  await page.locator('#screen-message').waitFor({ state: 'visible', timeout: PATIENCE });
   return page.locator('#message-h').textContent();
 }
 

@@ -1,4 +1,4 @@
-// User cards (web/js/card.js, card-view.js) with the real daemon and
+// User cards (web/js/features/cards/, views/card-*.js) with the real daemon and
 // Chromium: the editor on the start page (picture resized in the page,
 // export, delete, import, a non-extractable Ed25519 key in IndexedDB);
 // three people sharing under "everyone", "ask" and "never"; revocation;
@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { deflateSync, crc32 } from 'node:zlib';
-import { artifactPath, captureFrames, foreignRequests, joinPage, launch, roomLink, startDaemon, waitFor } from './util.mjs';
+import { artifactPath, captureFrames, foreignRequests, joinPage, launch, roomLink, startDaemon, waitFor, PATIENCE } from './util.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -61,6 +61,7 @@ async function openPop(page, t) {
 /** Presets of what a browser remembers, written before the page loads. */
 function presets(profile, sharing) {
   return ({ profile: p, sharing: s }) => {
+    if (self.origin === 'null') return; // a sandboxed frame (the WebRTC probe, a plugin): no storage
     if (!localStorage.getItem('xroom.profile')) localStorage.setItem('xroom.profile', JSON.stringify(p));
     if (s && !localStorage.getItem('xroom.sharing')) localStorage.setItem('xroom.sharing', JSON.stringify(s));
     // Camera off: lighter on a shared machine, and the tiles show pictures.
@@ -116,6 +117,7 @@ describe('user cards', () => {
     page.on('request', (r) => log.requests.push(r.url()));
     frames.push(captureFrames(page));
     await context.addInitScript(() => {
+      if (self.origin === 'null') return;
       localStorage.setItem('xroom.devices', JSON.stringify({ micId: '', camId: '', micOn: true, camOn: false }));
     });
     await page.goto(`${daemon.origin}/`);
@@ -212,8 +214,8 @@ describe('user cards', () => {
 
     // This browser is A in the call: same context, the room page.
     await page.goto(`${daemon.origin}${link}`);
-    await page.getByRole('button', { name: 'Join', exact: true }).click({ timeout: 15000 });
-    await page.locator('#screen-call').waitFor({ state: 'visible', timeout: 15000 });
+    await page.getByRole('button', { name: 'Join', exact: true }).click({ timeout: PATIENCE });
+    await page.locator('#screen-call').waitFor({ state: 'visible', timeout: PATIENCE });
     a = { page, context, log, name: 'A' };
     pages.push(a);
     aTab = await tabOf(page);
@@ -228,7 +230,7 @@ describe('user cards', () => {
 
     // A's card reaches B and C, verified; shown on A's tile with its picture.
     for (const p of [b, c]) {
-      await waitFor(async () => (await received(p.page, aTab)) === 'card', { timeout: 30000, what: `${p.name} holds A's card` });
+      await waitFor(async () => (await received(p.page, aTab)) === 'card', { timeout: PATIENCE, what: `${p.name} holds A's card` });
       assert.equal((await cardsOf(p.page)).peers[aTab].fp, aFp, 'the fingerprint is A\'s');
       await waitFor(async () => (await chip(p.page, aTab).innerText()) === 'Card', { what: `${p.name}: chip` });
       assert.match(await tile(p.page, aTab).locator('.tile-card-avatar').getAttribute('src'), /^data:image\/webp;base64,/);
@@ -248,8 +250,8 @@ describe('user cards', () => {
     // B is asked, on the tiles of A and C (non-modal); C and A are asked nothing.
     const askA = tile(b.page, aTab).getByRole('group', { name: /Share your card with Ada Lovelace\?/ });
     const askC = tile(b.page, cTab).getByRole('group', { name: /Share your card with Cleo Tasker\?/ });
-    await askA.waitFor({ timeout: 30000 });
-    await askC.waitFor({ timeout: 30000 });
+    await askA.waitFor({ timeout: PATIENCE });
+    await askC.waitFor({ timeout: PATIENCE });
     await b.page.screenshot({ path: artifactPath('cards-ask.png') });
     assert.equal(await a.page.locator('.card-ask:visible').count(), 0, 'A (everyone) is not asked');
     assert.equal(await c.page.locator('.card-ask:visible').count(), 0, 'C (never) is not asked');
@@ -348,10 +350,10 @@ describe('user cards', () => {
 
     // B reloads: a new page, a new tab id, cards only in memory before.
     await b.page.reload();
-    await b.page.getByRole('button', { name: 'Join', exact: true }).click({ timeout: 15000 });
-    await b.page.locator('#screen-call').waitFor({ state: 'visible', timeout: 15000 });
+    await b.page.getByRole('button', { name: 'Join', exact: true }).click({ timeout: PATIENCE });
+    await b.page.locator('#screen-call').waitFor({ state: 'visible', timeout: PATIENCE });
     bTab = await tabOf(b.page);
-    await waitFor(async () => (await received(b.page, aTab)) === 'card', { timeout: 30000, what: 'B (reloaded) holds A\'s card again' });
+    await waitFor(async () => (await received(b.page, aTab)) === 'card', { timeout: PATIENCE, what: 'B (reloaded) holds A\'s card again' });
     assert.equal((await cardsOf(b.page)).peers[aTab].contact, 'known');
     await waitFor(async () => (await chip(b.page, aTab).innerText()) === 'Known contact', { what: 'B: known contact after reload' });
     const popB = await openPop(b.page, aTab);
@@ -362,7 +364,7 @@ describe('user cards', () => {
     // Someone else, with another browser's key, under the same name.
     const e = await join('E', { name: 'Ada Lovelace', status: 'the other Ada', links: [] }, { mode: 'everyone' });
     const eTab = await tabOf(e.page);
-    await waitFor(async () => (await received(b.page, eTab)) === 'card', { timeout: 30000, what: 'B holds E\'s card' });
+    await waitFor(async () => (await received(b.page, eTab)) === 'card', { timeout: PATIENCE, what: 'B holds E\'s card' });
     const be = (await cardsOf(b.page)).peers[eTab];
     assert.equal(be.contact, 'changed');
     assert.notEqual(be.fp, aFp);

@@ -1,4 +1,4 @@
-// Chat over the sealed data channels (web/js/chat.js, chat-view.js), with
+// Chat over the sealed data channels (web/js/features/chat.js, views/chat-view.js), with
 // the real daemon and Chromium: three people, names and delivery state,
 // a late joiner who sees only what comes after it, the 16 KiB limit, links
 // without previews, and every WebSocket frame captured to show that no

@@ -9,7 +9,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { joinPage, launch, roomLink, startDaemon, tab, waitFor, waitMediaFlowing } from './util.mjs';
+import { joinPage, launch, roomLink, startDaemon, tab, waitFor, waitMediaFlowing, PATIENCE } from './util.mjs';
 import { preferCodec } from './firefox-util.mjs';
 
 let browser;
@@ -29,7 +29,7 @@ describe('H.264', () => {
     const a = await joinPage(browser, daemon, link, { name: 'H264 A', init });
     const b = await joinPage(browser, daemon, link, { name: 'H264 B', init });
     try {
-      await waitMediaFlowing([a, b], { timeout: 40000 });
+      await waitMediaFlowing([a, b], { timeout: PATIENCE });
       const [ta, tb] = [await tab(a.page), await tab(b.page)];
       for (const [p, other] of [[a, tb], [b, ta]]) {
         const c = await waitFor(async () => {
@@ -53,7 +53,7 @@ describe('a sender whose video frames do not open', () => {
     const a = await joinPage(browser, daemon, link, {
       name: 'Old rule', init,
       before: async (context) => {
-        await context.route('**/js/frame-crypto.js', async (route) => {
+        await context.route('**/js/e2ee/frame-crypto.js', async (route) => {
           const res = await route.fetch();
           const body = (await res.text()).replace("if (codec === 'video/av1') {", 'if (false) {');
           assert.ok(body.includes('if (false) {'), 'the patch applies');
@@ -67,7 +67,7 @@ describe('a sender whose video frames do not open', () => {
       const q = await waitFor(async () => {
         const p = (await e2ee(b.page)).peers[ta];
         return p?.lock === 'alert' && p.counters.decAudio > 20 && p.counters.failed.video > 20 && p;
-      }, { timeout: 30000, what: 'B: audio opens, video refused, lock red' });
+      }, { timeout: PATIENCE, what: 'B: audio opens, video refused, lock red' });
       assert.equal(q.counters.decVideo, 0);
       assert.equal(q.counters.failed.audio, 0);
       const s = await b.page.evaluate(() => window.xroomTest.stats());

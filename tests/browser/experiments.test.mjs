@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { artifactPath, joinPage, launch, openPage, roomLink, startDaemon, waitFor } from './util.mjs';
+import { artifactPath, joinPage, launch, openPage, roomLink, startDaemon, waitFor, PATIENCE } from './util.mjs';
 
 const TOKEN = 'browser-admin-token';
 const CONFIG = {
@@ -83,7 +83,7 @@ describe('experiments in the web client', () => {
     const link = p.page.url().replace(d.origin, '').replace('#', '?test=1#');
     const a = await joinPage(browser, d, link, { name: 'Ada' });
     const b = await joinPage(browser, d, link, { name: 'Bob' });
-    await waitFor(async () => total(await report(d), 'call-connected') >= 1, { what: 'call-connected counted', timeout: 30000 });
+    await waitFor(async () => total(await report(d), 'call-connected') >= 1, { what: 'call-connected counted', timeout: PATIENCE });
     await b.page.waitForTimeout(500);
     const r = await report(d);
     assert.equal(total(r, 'call-connected'), 1, 'same visitor (same browser, address, host): counted once');

@@ -1,5 +1,5 @@
-// File transfer over the sealed file channel (web/js/files.js,
-// files-view.js) with the real daemon and Chromium: a 64 MiB random file
+// File transfer over the sealed file channel (web/js/features/files/,
+// views/files-view.js) with the real daemon and Chromium: a 32 MiB random file
 // from A to B and C compared by SHA-256 after a real download; a decline
 // that gets nothing while the other still receives; cancel from either
 // side; a connection killed mid-transfer that resumes and resends little;
@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { captureFrames, channelsOpen, daemonForSuite, joinPage, launch, openChat, roomLink, startDaemon, tab, waitFor } from './util.mjs';
+import { captureFrames, channelsOpen, daemonForSuite, joinPage, launch, openChat, roomLink, startDaemon, tab, waitFor, PATIENCE } from './util.mjs';
 
 const MiB = 1024 * 1024;
 let browser;
@@ -43,7 +43,7 @@ const filesOf = (page) => page.evaluate(() => window.xroomTest.files());
  */
 async function sendFile(page, file, to, { chooser = false } = {}) {
   if (chooser) {
-    const picked = page.waitForEvent('filechooser', { timeout: 60000 });
+    const picked = page.waitForEvent('filechooser', { timeout: PATIENCE });
     await page.getByRole('button', { name: 'Send a file' }).click();
     await (await picked).setFiles(file.path);
   } else {
@@ -61,14 +61,24 @@ async function sendFile(page, file, to, { chooser = false } = {}) {
 async function incoming(page, name) {
   await openChat(page);
   const button = page.getByRole('button', { name: `Accept ${name}` }).last();
-  await button.waitFor({ timeout: 15000 });
+  await button.waitFor({ timeout: PATIENCE });
   return button;
 }
 
+/**
+ * How long a transfer of `bytes` may take before the test calls it stuck:
+ * PATIENCE plus the bytes at 128 KiB/s. Chromium 156.0.8078.129 moves
+ * about 1 MiB/s over a data channel when three pages with video share two
+ * cores (4 MiB/s for a bare channel between two idle pages; the earlier
+ * build did 28), so rates are figures for benchmarks, never asserts.
+ * @param {number} bytes
+ */
+const transferPatience = (bytes) => PATIENCE + Math.ceil(bytes / 128);
+
 /** Clicks Save on `page` and returns the sha256 of what the browser downloaded. */
-async function saveAndHash(page, name) {
+async function saveAndHash(page, name, size = 0) {
   const link = page.getByRole('link', { name: `Save ${name}` }).last();
-  await link.waitFor({ timeout: 120000 });
+  await link.waitFor({ timeout: transferPatience(size) });
   const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
   assert.equal(download.suggestedFilename(), name);
   const path = await download.path();
@@ -83,7 +93,7 @@ async function transfers(page, dir) {
 }
 
 /** Waits for the newest transfer of `dir` on `page` to reach `state`. */
-function until(p, dir, state, timeout = 120000) {
+function until(p, dir, state, timeout = PATIENCE) {
   return waitFor(async () => {
     const t = (await transfers(p.page, dir)).at(-1);
     if (t?.state === state) return t;
@@ -91,7 +101,7 @@ function until(p, dir, state, timeout = 120000) {
   }, { timeout, interval: 200, what: `${p.name}: ${dir} transfer ${state}` });
 }
 
-describe('a 64 MiB file from A to B and C', () => {
+describe('a 32 MiB file from A to B and C', () => {
   const suite = daemonForSuite();
   const frames = [];
 
@@ -102,19 +112,19 @@ describe('a 64 MiB file from A to B and C', () => {
     const b = await join('Brian');
     const c = await join('Cleo');
     await Promise.all([a, b, c].map((p) => channelsOpen(p, 2)));
-    const file = randomFile(`data-${randomBytes(4).toString('hex')}.bin`, 64 * MiB);
+    const file = randomFile(`data-${randomBytes(4).toString('hex')}.bin`, 32 * MiB);
 
     await sendFile(a.page, file, 'Everyone (2 people)', { chooser: true });
     // Nothing moves before an answer: the offer is all B and C have.
     await incoming(b.page, file.name); // B is asked: Accept and Decline shown
     const acceptC = await incoming(c.page, file.name);
-    assert.match(await b.page.locator('.file-item').last().innerText(), /Ada[\s\S]*\(67 MB\)/);
+    assert.match(await b.page.locator('.file-item').last().innerText(), /Ada[\s\S]*\(34 MB\)/);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await filesOf(a.page)).counters.chunksSent, 0, 'no chunk before anyone accepted');
 
     await b.page.getByRole('button', { name: `Decline ${file.name}` }).click();
     await acceptC.click();
-    assert.equal(await saveAndHash(c.page, file.name), file.sha256, 'C got the same bytes');
+    assert.equal(await saveAndHash(c.page, file.name, file.size), file.sha256, 'C got the same bytes');
     const sentToB = await waitFor(async () => (await transfers(a.page, 'out')).find((t) => t.state === 'declined'), { what: 'A sees the decline' });
     assert.equal(sentToB.sentBytes, 0, 'nothing was sent to B');
     const atB = await filesOf(b.page);
@@ -126,13 +136,13 @@ describe('a 64 MiB file from A to B and C', () => {
     assert.equal(doneC.state, 'done');
     assert.equal(doneC.resentBytes, 0);
     assert.equal((await filesOf(c.page)).store, 'disk', 'C streamed it to its Origin Private File System, not to memory');
-    console.log(`# 64 MiB A→C: ${doneC.ms} ms (${(64 / (doneC.ms / 1000)).toFixed(1)} MiB/s, incl. the receiver's re-read)`);
+    console.log(`# 32 MiB A→C: ${doneC.ms} ms (${(32 / (doneC.ms / 1000)).toFixed(1)} MiB/s, incl. the receiver's re-read)`);
 
     // Again, both accept: two receivers at once.
     await sendFile(a.page, file, 'Everyone (2 people)');
     await (await incoming(b.page, file.name)).click();
     await (await incoming(c.page, file.name)).click();
-    const [hb, hc] = await Promise.all([saveAndHash(b.page, file.name), saveAndHash(c.page, file.name)]);
+    const [hb, hc] = await Promise.all([saveAndHash(b.page, file.name, 2 * file.size), saveAndHash(c.page, file.name, 2 * file.size)]);
     assert.equal(hb, file.sha256, 'B got the same bytes');
     assert.equal(hc, file.sha256, 'C got the same bytes again');
     const outs = (await transfers(a.page, 'out')).slice(-2);
@@ -172,15 +182,15 @@ describe('cancel, resume, damage', () => {
     for (const side of ['receiver', 'sender']) {
       await sendFile(a.page, file, 'Brian');
       await (await incoming(b.page, file.name)).click();
-      await waitFor(async () => ((await transfers(b.page, 'in')).at(-1)?.have ?? 0) > 8, { timeout: 60000, what: 'some chunks arrived' });
+      await waitFor(async () => ((await transfers(b.page, 'in')).at(-1)?.have ?? 0) > 8, { timeout: PATIENCE, what: 'some chunks arrived' });
       if (side === 'receiver') {
         await b.page.getByRole('button', { name: `Cancel receiving ${file.name}` }).click();
       } else {
         await openChat(a.page);
         await a.page.getByRole('button', { name: `Cancel sending ${file.name} to Brian` }).click();
       }
-      const ta = await until(a, 'out', 'cancelled', 15000);
-      const tb = await until(b, 'in', 'cancelled', 15000);
+      const ta = await until(a, 'out', 'cancelled');
+      const tb = await until(b, 'in', 'cancelled');
       assert.equal(ta.by, side === 'sender' ? 'me' : 'peer');
       assert.equal(tb.by, side === 'receiver' ? 'me' : 'peer');
       assert.ok(tb.have < tb.chunks, 'it really stopped midway');
@@ -206,14 +216,14 @@ describe('cancel, resume, damage', () => {
     await waitFor(async () => {
       const t = (await transfers(b.page, 'in')).at(-1);
       return t && t.have > t.chunks * 0.25;
-    }, { timeout: 60000, what: 'a quarter arrived' });
+    }, { timeout: PATIENCE, what: 'a quarter arrived' });
     const gen = (await a.page.evaluate(() => window.xroomTest.stats())).peers[0].gen;
     // A's connection to B dies without a word; B notices and rebuilds it.
     await a.page.evaluate((t) => window.xroomTest.killConnection(t), tabB);
     await waitFor(async () => (await transfers(b.page, 'in')).at(-1)?.state === 'paused',
-      { timeout: 60000, what: 'B sees the transfer pause', interval: 50 });
+      { timeout: PATIENCE, what: 'B sees the transfer pause', interval: 50 });
     await a.page.evaluate(() => window.xroomTest.limitFileRate(0));
-    assert.equal(await saveAndHash(b.page, file.name), file.sha256, 'B got the same bytes');
+    assert.equal(await saveAndHash(b.page, file.name, file.size), file.sha256, 'B got the same bytes');
     const out = (await transfers(a.page, 'out')).at(-1);
     assert.equal(out.state, 'done');
     assert.ok((await a.page.evaluate(() => window.xroomTest.stats())).peers[0].gen > gen, 'the connection was rebuilt');
@@ -241,7 +251,7 @@ describe('cancel, resume, damage', () => {
       assert.ok(await a.page.locator('#drop-zone').isHidden());
       await dialog.getByRole('button', { name: 'Send', exact: true }).click();
       await (await incoming(b.page, `${how}-me.txt`)).click();
-      await until(b, 'in', 'done', 30000);
+      await until(b, 'in', 'done');
     }
   });
 
@@ -250,7 +260,7 @@ describe('cancel, resume, damage', () => {
     await a.page.evaluate(() => window.xroomTest.corruptNextChunks(1));
     await sendFile(a.page, file, 'Brian');
     await (await incoming(b.page, file.name)).click();
-    assert.equal(await saveAndHash(b.page, file.name), file.sha256, 'the file is right after the resend');
+    assert.equal(await saveAndHash(b.page, file.name, file.size), file.sha256, 'the file is right after the resend');
     const got = (await transfers(b.page, 'in')).at(-1);
     assert.equal(got.corrupt, 1, 'the damaged chunk was detected');
 
@@ -265,12 +275,12 @@ describe('cancel, resume, damage', () => {
     await a.page.evaluate(() => window.xroomTest.corruptNextChunks(1000));
     await sendFile(a.page, file, 'Brian');
     await (await incoming(b.page, file.name)).click();
-    const failed = await until(b, 'in', 'failed', 30000);
+    const failed = await until(b, 'in', 'failed');
     assert.equal(failed.reason, 'too-many-corrupt');
     assert.ok(failed.corrupt > 1);
     assert.match(await b.page.locator('.file-item').last().innerText(), /damaged/);
     assert.equal(await b.page.locator('.file-item').last().getByRole('link', { name: /^Save/ }).count(), 0, 'nothing offered');
-    await until(a, 'out', 'failed', 15000);
+    await until(a, 'out', 'failed');
     // Nothing of it is left in the browser's storage.
     await waitFor(async () => (await stored()) === kept, { what: 'the partial file removed' });
     await a.page.evaluate(() => window.xroomTest.corruptNextChunks(0));
@@ -286,10 +296,10 @@ describe('cancel, resume, damage', () => {
       const file = randomFile('too-big.bin', 8 * MiB);
       await sendFile(a.page, file, 'Brian');
       await (await incoming(b.page, file.name)).click();
-      const got = await until(b, 'in', 'failed', 30000);
+      const got = await until(b, 'in', 'failed');
       assert.equal(got.reason, 'no-space');
       assert.equal(got.have, 0, 'nothing was written');
-      const sent = await until(a, 'out', 'failed', 15000);
+      const sent = await until(a, 'out', 'failed');
       assert.equal(sent.reason, 'no-space');
       assert.match(await b.page.locator('.file-item').last().innerText(), /Not enough space/);
       assert.match(await a.page.locator('.file-item').last().innerText(), /Not enough space/);
@@ -302,6 +312,6 @@ describe('cancel, resume, damage', () => {
     const file = randomFile('fits-now.bin', 8 * MiB);
     await sendFile(a.page, file, 'Brian');
     await (await incoming(b.page, file.name)).click();
-    assert.equal(await saveAndHash(b.page, file.name), file.sha256);
+    assert.equal(await saveAndHash(b.page, file.name, file.size), file.sha256);
   });
 });

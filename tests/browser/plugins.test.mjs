@@ -1,16 +1,17 @@
-// Plugins (web/js/plugins.js, plugins-view.js; daemon: src/plugin.c) with
+// Plugins (web/js/features/plugins.js, views/plugins-view.js; daemon: src/plugin.c) with
 // the real daemon and Chromium: the bundled whiteboard and poll among
 // three pages (consent first, a late joiner gets the board), and a hostile
 // plugin that tries every way out of its sandbox while a listener on
 // another loopback address waits for anything at all.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { channelsOpen, daemonForSuite, joinPage, launch, roomLink, startDaemon, waitFor, waitMediaFlowing } from './util.mjs';
+import { channelsOpen, daemonForSuite, joinPage, launch, roomLink, startDaemon, waitFor, waitMediaFlowing, PATIENCE } from './util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let browser;
@@ -31,15 +32,21 @@ async function startPlugin(page, name) {
 async function consent(page, name) {
   const dialog = page.getByRole('dialog', { name: `Run ${name}?` });
   await dialog.waitFor();
+  // The policy is read once it is there (Run it stays disabled until then).
+  await dialog.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
   const text = await dialog.innerText();
-  await dialog.getByRole('button', { name: 'Run it' }).click();
+  assert.doesNotMatch(text, /Loading…/);
+  // The click starts the plugin's frame: its load is waited for by state
+  // (data-ready) where the test needs it, not by the click, whose wait for
+  // "navigations" would count the frame's load against the click's timeout.
+  await dialog.getByRole('button', { name: 'Run it' }).click({ noWaitAfter: true });
   await dialog.waitFor({ state: 'hidden' });
   return text;
 }
 
-/** The notice someone else's start shows: Run it… then consent. */
+/** The notice someone else's start shows: Run <name>… then consent. */
 async function joinPlugin(page, name) {
-  await page.getByRole('button', { name: `Run ${name}…` }).click({ timeout: 20000 });
+  await page.getByRole('button', { name: `Run ${name}…` }).click({ timeout: PATIENCE });
   return consent(page, name);
 }
 
@@ -64,7 +71,7 @@ describe('bundled plugins: whiteboard and poll among three', () => {
     assert.match(text, /Privacy policy/);
     // B and C are told who started it, and each decides.
     for (const p of [b, c]) {
-      await p.page.getByText('Ada started Whiteboard.').waitFor({ timeout: 20000 });
+      await p.page.getByText('Ada started Whiteboard.').waitFor({ timeout: PATIENCE });
       await joinPlugin(p.page, 'Whiteboard');
     }
     const board = (p) => p.page.frameLocator('iframe[data-plugin="whiteboard"]');
@@ -84,14 +91,14 @@ describe('bundled plugins: whiteboard and poll among three', () => {
     }
     // A late joiner who runs it gets the board from a peer.
     const d = await join('Dana');
-    await d.page.getByText(/started Whiteboard\./).waitFor({ timeout: 30000 });
+    await d.page.getByText(/started Whiteboard\./).waitFor({ timeout: PATIENCE });
     await joinPlugin(d.page, 'Whiteboard');
     await waitFor(async () => Number(await board(d).locator('body').getAttribute('data-strokes')) >= 1,
-      { timeout: 45000, what: 'Dana: the board so far' });
+      { timeout: PATIENCE, what: 'Dana: the board so far' });
 
     // The poll: A asks, B declines to run it and sees nothing of it; A and C vote.
     await startPlugin(a.page, 'Poll');
-    await b.page.getByRole('button', { name: 'Decline Poll' }).click({ timeout: 20000 });
+    await b.page.getByRole('button', { name: 'Decline Poll' }).click({ timeout: PATIENCE });
     await joinPlugin(c.page, 'Poll');
     const poll = (p) => p.page.frameLocator('iframe[data-plugin="poll"]');
     for (const p of [a, c]) await waitFor(async () => (await poll(p).locator('body').getAttribute('data-ready')) === '1', { what: `${p.name}: poll ready` });
@@ -100,7 +107,7 @@ describe('bundled plugins: whiteboard and poll among three', () => {
     await pa.getByLabel(/option 1/i).fill('Pizza');
     await pa.getByLabel(/option 2/i).fill('Salad');
     await pa.getByRole('button', { name: /create|ask/i }).click();
-    for (const p of [a, c]) await poll(p).getByRole('button', { name: 'Vote for Pizza' }).waitFor({ timeout: 15000 });
+    for (const p of [a, c]) await poll(p).getByRole('button', { name: 'Vote for Pizza' }).waitFor({ timeout: PATIENCE });
     await pa.getByRole('button', { name: 'Vote for Pizza' }).click();
     await poll(c).getByRole('button', { name: 'Vote for Salad' }).click();
     for (const p of [a, c]) {
@@ -121,7 +128,13 @@ describe('a hostile plugin', () => {
   const hits = [];
   let connections = 0;
   const pages = [];
+  /** UDP datagrams that reached the STUN/TURN listener, from anyone. */
+  const datagrams = [];
+  let udp;
   before(async () => {
+    udp = createSocket('udp4');
+    udp.on('message', (m, from) => datagrams.push(`${from.address}:${from.port} ${m.length} B`));
+    await new Promise((r) => udp.bind(0, '127.0.0.2', r));
     listener = createServer((req, res) => { hits.push(`${req.method} ${req.url}`); res.end('ok'); });
     listener.on('connection', () => { connections += 1; });
     listener.on('upgrade', (req, sock) => { hits.push(`UPGRADE ${req.url}`); sock.destroy(); });
@@ -129,13 +142,15 @@ describe('a hostile plugin', () => {
     const origin = `http://127.0.0.2:${listener.address().port}`;
     dir = mkdtempSync(join(tmpdir(), 'xroom-hostile-'));
     cpSync(join(here, 'plugins', 'hostile'), dir, { recursive: true });
-    writeFileSync(join(dir, 'main.js'), readFileSync(join(dir, 'main.js.in'), 'utf8').replace('@LISTENER@', origin));
+    writeFileSync(join(dir, 'main.js'), readFileSync(join(dir, 'main.js.in'), 'utf8').replace('@LISTENER@', origin)
+      .replace('@UDP@', `127.0.0.2:${udp.address().port}`));
     daemon = await startDaemon({ plugins: [dir] });
   });
   after(async () => {
     for (const p of pages) await p.context.close();
     await daemon?.stop();
     listener?.close();
+    udp?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -153,14 +168,25 @@ describe('a hostile plugin', () => {
     a.page.on('requestfailed', (r) => { if (r.url().includes('exfil')) blocked.push(r.failure()?.errorText ?? ''); });
     const reported = new Promise((res) => a.page.on('console', (m) => { if (m.text().startsWith('HOSTILE ')) res(JSON.parse(m.text().slice(8))); }));
 
-    const text = await startPlugin(a.page, 'Hostile test plugin');
+    // Its privacy policy is held back: the consent cannot be given unread.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await a.page.route('**/plugins/hostile/PRIVACY.md', async (route) => { await held; await route.continue(); });
+    await a.page.getByRole('button', { name: 'Plugins', exact: true }).click();
+    await a.page.getByRole('dialog', { name: 'Plugins' }).getByRole('button', { name: /^(Start|Run) Hostile test plugin/ }).click();
+    const ask = a.page.getByRole('dialog', { name: 'Run Hostile test plugin?' });
+    await ask.getByText('Loading…').waitFor();
+    assert.equal(await ask.getByRole('button', { name: 'Run it' }).isDisabled(), true, 'Run it waits for the policy');
+    release();
+    const text = await consent(a.page, 'Hostile test plugin');
     assert.match(text, /not made by xroom/);
     assert.match(text, /tries to send data out of the call/, 'its privacy policy is shown');
     const r = await Promise.race([reported, new Promise((_, rej) => setTimeout(() => rej(new Error('no report from the plugin')), 60000))]);
 
     assert.deepEqual(r.permissions, ['messages']);
     for (const name of ['fetch-daemon', 'fetch-listener', 'xhr-daemon', 'xhr-listener', 'img-beacon', 'img-in-dom', 'stylesheet',
-      'websocket', 'event-source', 'send-beacon', 'form-post', 'window-open', 'top-location', 'parent-document', 'local-storage', 'cookie',
+      'websocket', 'event-source', 'send-beacon', 'form-post', 'window-open', 'top-location', 'webrtc-stun', 'webrtc-turn',
+      'parent-document', 'local-storage', 'cookie',
       'api-peers', 'api-storage', 'api-unknown', 'api-send-huge']) {
       assert.equal(r[name]?.ok, false, `${name} must fail inside the plugin: ${JSON.stringify(r[name])}`);
     }
@@ -176,6 +202,8 @@ describe('a hostile plugin', () => {
     await a.page.locator('#plugin-notice', { hasText: 'Hostile test plugin tried to leave its page and was stopped.' }).waitFor();
     await new Promise((res) => setTimeout(res, 1000));
     assert.deepEqual(hits, [], 'the listener received no request');
+    // CSP does not govern WebRTC; the daemon's Connection-Allowlist does.
+    assert.deepEqual(datagrams, [], 'no STUN or TURN packet reached the UDP listener');
     // Chromium opens a TCP connection for that navigation before its
     // frame-src check refuses it (no byte of a request follows): the one
     // connection allowed here is that one (docs/plugins.md, Known limits).
@@ -188,5 +216,25 @@ describe('a hostile plugin', () => {
     assert.match(a.page.url(), /\/r\//);
     assert.equal(await a.page.evaluate(() => localStorage.getItem('xroom.profile') !== null), true, 'the app’s storage is intact');
     await waitMediaFlowing([a, b]);
+  });
+
+  test('opened as a page of its own (a link in chat), it is refused: nothing of it runs, nothing gets out', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const said = [];
+    page.on('console', (m) => said.push(m.text()));
+    // The app's storage on this origin holds a card, as a user's would.
+    await page.goto(`${daemon.origin}/`);
+    await page.evaluate(() => localStorage.setItem('xroom.profile', JSON.stringify({ name: 'Victim' })));
+    const before = datagrams.length;
+    const r = await page.goto(`${daemon.origin}/plugins/hostile/index.html`);
+    assert.equal(r?.status(), 403);
+    assert.match(await page.locator('body').innerText(), /only inside an xroom call/);
+    assert.equal(await page.evaluate(() => String(self.origin)), 'null', 'sandboxed: an opaque origin');
+    await new Promise((res) => setTimeout(res, 3000));
+    assert.ok(!said.some((t) => t.startsWith('HOSTILE-DIRECT')), `none of its script ran: ${said}`);
+    assert.equal(datagrams.length, before, 'no packet reached the UDP listener');
+    assert.deepEqual(hits, []);
+    await context.close();
   });
 });

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import {
   CHROMIUM, CHROMIUM_ARGS, artifactPath, foreignRequests, joinPage, launch, openPage, roomLink, sleep,
-  startDaemon, stats, waitFor, waitMediaFlowing,
-} from './util.mjs';
+  startDaemon, stats, waitFor, waitMediaFlowing, PATIENCE } from './util.mjs';
 import { chromium } from 'playwright-core';
 
 let browser;
@@ -18,7 +17,7 @@ after(async () => { await browser?.close(); });
 
 /** The heading of the message screen, once it shows. */
 async function messageOf(page) {
-  await page.locator('#screen-message').waitFor({ state: 'visible', timeout: 15000 });
+  await page.locator('#screen-message').waitFor({ state: 'visible', timeout: PATIENCE });
   return page.locator('#message-h').textContent();
 }
 

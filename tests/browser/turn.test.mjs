@@ -13,7 +13,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { joinPage, launch, startDaemon, stats, waitFor, waitMediaFlowing } from './util.mjs';
+import { joinPage, launch, startDaemon, stats, waitFor, waitMediaFlowing, PATIENCE } from './util.mjs';
 
 const TURNSERVER = '/usr/bin/turnserver';
 const SECRET = randomBytes(18).toString('base64url');
@@ -62,7 +62,7 @@ async function startCoturn() {
   };
 }
 
-const HIDE = () => localStorage.setItem('xroom.privacy', JSON.stringify({ hideAddress: true }));
+const HIDE = () => { if (self.origin !== 'null') localStorage.setItem('xroom.privacy', JSON.stringify({ hideAddress: true })); };
 
 function room() {
   return `/r/${randomBytes(16).toString('base64url')}?test=1#${randomBytes(32).toString('base64url')}`;
@@ -87,12 +87,12 @@ describe('TURN with coturn', () => {
       const link = room();
       const a = await joinPage(browser, d, link, { name: 'Hidden A', init: HIDE });
       const b = await joinPage(browser, d, link, { name: 'Hidden B', init: HIDE });
-      await waitMediaFlowing([a, b], { timeout: 45000 });
+      await waitMediaFlowing([a, b], { timeout: PATIENCE });
       for (const p of [a, b]) {
         const q = await waitFor(async () => {
           const s = (await stats(p.page)).peers[0];
           return s?.route === 'relayed' && s;
-        }, { timeout: 15000, what: 'a relayed route' });
+        }, { timeout: PATIENCE, what: 'a relayed route' });
         assert.equal(q.relayOnly, true);
         assert.equal(q.badge, 'relayed');
         assert.deepEqual(Object.keys(q.candidatesSent).filter((t) => t !== 'relay'), [], 'only relay candidates were sent');
@@ -105,6 +105,39 @@ describe('TURN with coturn', () => {
     }
   });
 
+  test('short-lived credentials are renewed by a quiet rejoin before they expire; the relayed call goes on', async () => {
+    const d = await startDaemon({ ice: { turn: { urls: [`turn:127.0.0.1:${turn.port}?transport=udp`], secret: SECRET, ttl_s: 60 } } });
+    try {
+      const link = room();
+      const a = await joinPage(browser, d, link, { name: 'Hidden A', init: HIDE });
+      const b = await joinPage(browser, d, link, { name: 'Hidden B', init: HIDE });
+      const before = await waitMediaFlowing([a, b], { timeout: PATIENCE });
+      const t0 = Date.now();
+      // Each page rejoins once, before its credentials expire, and gets new ones.
+      const renewed = await waitFor(async () => {
+        const all = await Promise.all([a, b].map((p) => stats(p.page)));
+        return all.every((s, i) => s.renewals >= 1 && s.signaling === 'joined' && s.peerId !== before[i].peerId &&
+          s.turnExpiry > before[i].turnExpiry && s.peers[0]?.peerId) && all;
+      }, { timeout: 60_000 + PATIENCE, what: 'both pages renewed their credentials' });
+      const renewedAt = Date.now();
+      console.log(`# renewed ${renewedAt - t0} ms after the call was up; credentials ${before.map((s) => Math.round((s.turnExpiry - t0) / 1000))} s from expiry then`);
+      for (const [i, s] of renewed.entries()) {
+        assert.ok(renewedAt < before[i].turnExpiry, 'renewed before the old ones expired');
+        assert.equal(s.tiles, 2, 'nobody left the call');
+        assert.equal(s.peers[0].gen, before[i].peers[0].gen, 'the same connection');
+        assert.equal(s.signalsRejected, 0);
+      }
+      const after = await waitMediaFlowing([a, b], { timeout: PATIENCE, what: 'media after the renewal' });
+      for (const s of after) assert.equal(s.peers[0].route, 'relayed');
+      for (const p of [a, b]) {
+        assert.equal(await p.page.locator('#banner').isVisible(), false, 'no banner: the rejoin is quiet');
+        await p.context.close();
+      }
+    } finally {
+      await d.stop();
+    }
+  });
+
   test('a wrong TURN secret fails with a clear message on the tile, not a black tile', async () => {
     const d = await startDaemon({ ice: { turn: { urls: [`turn:127.0.0.1:${turn.port}?transport=udp`], secret: 'not-the-secret', ttl_s: 600 } } });
     try {
@@ -112,7 +145,7 @@ describe('TURN with coturn', () => {
       const a = await joinPage(browser, d, link, { name: 'Hidden A', init: HIDE });
       const b = await joinPage(browser, d, link, { name: 'Hidden B', init: HIDE });
       for (const p of [a, b]) {
-        await p.page.locator('[data-badge="failed"]').first().waitFor({ timeout: 45000 });
+        await p.page.locator('[data-badge="failed"]').first().waitFor({ timeout: PATIENCE });
         const tile = p.page.locator('.tile[data-badge="failed"]').first();
         const text = await tile.innerText();
         assert.match(text, /relay|TURN|connect/i, `the tile explains: ${text}`);

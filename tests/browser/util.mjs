@@ -33,6 +33,8 @@ export const CHROMIUM_ARGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
+/** When this test process started: console lines carry seconds since. */
+const T0 = Date.now();
 const LISTEN_RE = /listening on http:\/\/127\.0\.0\.1:(\d+)\//;
 const live = new Set();
 process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } catch { /* gone */ } } });
@@ -136,6 +138,15 @@ export function daemonForSuite(config = {}) {
   return suite;
 }
 
+/**
+ * The longest any single wait for a state may take before the test fails.
+ * Tests wait for states, never for time: this bound only turns a hang into
+ * a failure, and is generous so that a loaded machine (two browsers and
+ * the daemon on two cores) does not trip it. XROOM_TEST_PATIENCE (ms)
+ * overrides it.
+ */
+export const PATIENCE = Number(process.env.XROOM_TEST_PATIENCE) || 90000;
+
 export async function launch(extraArgs = []) {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
@@ -152,17 +163,21 @@ export function roomLink() {
  */
 export async function openPage(browser, daemon, path, opts = {}) {
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 720 }, ...(opts.context ?? {}) });
+  context.setDefaultTimeout(PATIENCE);
   const page = await context.newPage();
   const log = { errors: [], console: [], requests: [], csp: [] };
   page.on('pageerror', (e) => log.errors.push(String(e)));
   page.on('console', (m) => {
     const text = m.text();
-    log.console.push(`${m.type()}: ${text}`);
+    log.console.push(`${((Date.now() - T0) / 1000).toFixed(1)} ${m.type()}: ${text}`);
     if (/Content.Security.Policy|Refused to/i.test(text)) log.csp.push(text);
   });
   page.on('request', (r) => log.requests.push(r.url()));
   if (opts.name !== undefined || opts.init) {
     await context.addInitScript(({ name }) => {
+      // Runs in every frame, sandboxed ones (plugins, the WebRTC probe)
+      // included, which have no storage.
+      if (self.origin === 'null' || window.top !== window) return;
       if (name !== undefined && !localStorage.getItem('xroom.profile')) {
         localStorage.setItem('xroom.profile', JSON.stringify({ name }));
       }
@@ -177,8 +192,8 @@ export async function openPage(browser, daemon, path, opts = {}) {
 /** Opens the link and presses Join; resolves once in the call. */
 export async function joinPage(browser, daemon, path, opts = {}) {
   const p = await openPage(browser, daemon, path, opts);
-  await p.page.getByRole('button', { name: 'Join', exact: true }).click({ timeout: 15000 });
-  await p.page.locator('#screen-call').waitFor({ state: 'visible', timeout: 15000 });
+  await p.page.getByRole('button', { name: 'Join', exact: true }).click({ timeout: PATIENCE });
+  await p.page.locator('#screen-call').waitFor({ state: 'visible', timeout: PATIENCE });
   return p;
 }
 
@@ -187,7 +202,7 @@ export function stats(page) {
 }
 
 /** Polls fn until it returns a truthy value. */
-export async function waitFor(fn, { timeout = 15000, interval = 250, what = 'condition' } = {}) {
+export async function waitFor(fn, { timeout = PATIENCE, interval = 250, what = 'condition' } = {}) {
   const end = Date.now() + timeout;
   let last;
   for (;;) {
@@ -209,10 +224,11 @@ export async function waitFor(fn, { timeout = 15000, interval = 250, what = 'con
  * others: framesDecoded and audio packets rise between two samples.
  * Returns the last stats of each page.
  */
-export async function waitMediaFlowing(pages, { timeout = 30000, what = 'media from every peer' } = {}) {
+export async function waitMediaFlowing(pages, { timeout = PATIENCE, what = 'media from every peer' } = {}) {
   const others = pages.length - 1;
   let before = await Promise.all(pages.map((p) => stats(p.page)));
-  return waitFor(async () => {
+  try {
+    return await waitFor(async () => {
     await sleep(700);
     const now = await Promise.all(pages.map((p) => stats(p.page)));
     const ok = now.every((s, i) => {
@@ -222,10 +238,24 @@ export async function waitMediaFlowing(pages, { timeout = 30000, what = 'media f
         return old && peer.framesDecoded > old.framesDecoded && peer.audioPackets > old.audioPackets;
       });
     });
-    const summary = now.map((s) => s.peers.map((p) => `${p.badge}:${p.framesDecoded}f/${p.audioPackets}a`).join(','));
+    // Each peer as badge:frames/audio; one that is not flowing also with
+    // its connection's states and counters, for the failure message.
+    const summary = now.map((s, i) => `${s.signaling}${s.signalsRejected ? ` rejected ${s.signalsRejected}` : ''} ` + s.peers.map((p) => {
+      const old = before[i].peers.find((q) => q.tab === p.tab);
+      const flowing = old && p.framesDecoded > old.framesDecoded && p.audioPackets > old.audioPackets;
+      const head = `${p.badge}:${p.framesDecoded}f/${p.audioPackets}a`;
+      return flowing ? head : `${head}[${p.connectionState}/${p.signalingState} gen ${p.gen} ` +
+        `restarts ${p.iceRestarts} rebuilds ${p.rebuilds} negotiations ${p.negotiations} ${p.peerId ? 'bound' : 'unbound'} ${p.polite ? 'polite' : 'impolite'}]`;
+    }).join(','));
     before = now;
     return ok ? now : (() => { throw new Error(summary.join(' | ')); })();
-  }, { timeout, interval: 0, what });
+    }, { timeout, interval: 0, what });
+  } catch (e) {
+    // What each client said about its connections, for the report.
+    const said = pages.map((p) => `${p.name ?? '?'}:\n  ${(p.log?.console ?? [])
+      .filter((l) => l.includes('xroom:')).slice(-25).join('\n  ')}`).join('\n');
+    throw new Error(`${/** @type {Error} */ (e).message}\n${said}`);
+  }
 }
 
 /** Counts frames decoded on `page` from peer `tab` over `ms`. */
@@ -239,7 +269,7 @@ export async function framesOver(page, tab, ms = 1500) {
 /** Waits until `p` has open data channels (chat, and files with them) to `n` peers. */
 export function channelsOpen(p, n) {
   return waitFor(async () => (await p.page.evaluate(() => window.xroomTest.chat()))?.open.length === n,
-    { timeout: 30000, what: `${p.name}: data channels to ${n} peers` });
+    { timeout: PATIENCE, what: `${p.name}: data channels to ${n} peers` });
 }
 
 /** Opens the chat panel of `page` if it is closed. */

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  REPO_ROOT, SUBPROTOCOL, WebSocket, XROOMD, roomId, runCli, sleep, startDaemon, waitFor, withTimeout,
+  REPO_ROOT, SUBPROTOCOL, WebSocket, XROOMD, healthz, roomId, runCli, sleep, startDaemon, waitFor, withTimeout,
 } from './harness.mjs';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
@@ -344,6 +344,36 @@ describe('three nodes behind nginx', { skip: !NGINX && !REQUIRE ? 'nginx not ins
     const relay = await relayAll(rooms);
     t.diagnostic(`joined ${ROOMS * PEERS} peers in ${joinMs} ms; rooms per node ${perNode.join('/')}; ` +
       `${relay.sent} relays in ${relay.ms} ms`);
+  });
+
+  test('a /ws/ path containing % is refused with 400 bad-room by the shipped nginx (no node sees it)', async () => {
+    const before = await Promise.all(nodes.map((d) => healthz(d)));
+    // Malformed escapes (/ws/%, /ws/%zz) never reach a location: nginx
+    // answers them with its own 400 page; they are refused all the same.
+    const malformed = ['%', 'abc%', '%zz'];
+    for (const id of ['%41bc', 'abc%2D', '%61%62%63', '%2Fabc', '%25', 'ab%20c', ...malformed]) {
+      const r = await new Promise((res, rej) => {
+        const req = http.get({
+          host: '127.0.0.1', port: nginx.port, path: `/ws/${id}`,
+          headers: {
+            Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+            'Sec-WebSocket-Key': randomBytes(16).toString('base64'), 'Sec-WebSocket-Protocol': 'xroom.v1',
+          },
+        }, (resp) => {
+          let b = '';
+          resp.on('data', (c) => { b += c; });
+          resp.on('end', () => res({ status: resp.statusCode, type: resp.headers['content-type'], text: b }));
+        });
+        req.on('upgrade', () => rej(new Error(`/ws/${id} was upgraded`)));
+        req.on('error', rej);
+      });
+      assert.equal(r.status, 400, `/ws/${id}: ${r.status} ${r.text}`);
+      if (malformed.includes(id)) continue;
+      assert.match(r.type ?? '', /^application\/json\b/, `/ws/${id}: ${r.type} ${r.text.slice(0, 80)}`);
+      assert.equal(JSON.parse(r.text).error, 'bad-room', `/ws/${id}`);
+    }
+    const after = await Promise.all(nodes.map((d) => healthz(d)));
+    assert.deepEqual(after.map((h) => h.peers), before.map((h) => h.peers), 'no node took a connection');
   });
 
   test('A/B visits through nginx: each visitor stays on one node', async () => {

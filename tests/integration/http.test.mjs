@@ -221,12 +221,43 @@ describe('JSON errors on /api and /ws', () => {
     });
   }
 
-  // Known deviation (docs/protocol.md): lws 4.1.6 percent-decodes the path
-  // and keeps no raw copy, so an escape that decodes into the room-id
-  // alphabet names that room. This pins the behaviour so a change shows.
-  test('a percent-escape that decodes into the alphabet names the decoded room (lws deviation)', async () => {
-    const r = await upgradeRequest(d, '/ws/%41bc', { 'Sec-WebSocket-Protocol': 'xroom.v1' });
-    assert.equal(r.status, 101);
+  // protocol.md: "The path is taken as it is: no percent-decoding". A
+  // percent-escape whose decoded byte is outside the room-id alphabet is
+  // refused as bad-room today, because the decoded id is not valid.
+  const escapesOutside = ['%25', '%2e%2e', 'abc%3Fx', 'ab%20c', 'a%2Fb', '%00', 'caf%C3%A9'];
+  test('/ws/ ids with escapes that decode outside the alphabet are refused with 400 bad-room', async () => {
+    for (const id of escapesOutside) {
+      const r = await upgradeRequest(d, `/ws/${id}`, { 'Sec-WebSocket-Protocol': 'xroom.v1' });
+      assert.equal(r.upgraded, false, `/ws/${id} must not be upgraded`);
+      assertJsonError(r, 400, 'bad-room');
+    }
+  });
+
+  // Every /ws/ path with a % is bad-room by the contract. Known deviation
+  // (docs/protocol.md): libwebsockets 4.1.6 percent-decodes the path before
+  // any callback and keeps no raw copy (no header index holds it; checked
+  // in FILTER_PROTOCOL_CONNECTION), so the daemon cannot tell /ws/%41bc from
+  // /ws/Abc: escapes that decode into the alphabet (and %2F, whose slash
+  // lws then folds away) join the decoded room, and malformed escapes get
+  // lws's own 403 before the daemon sees the request. The todo reports
+  // each form's answer every run.
+  const percentForms = [
+    '%41bc', 'abc%2D', '%61%62%63', '%5F', '%2Fabc', // decode into the alphabet
+    '%', 'abc%', '%zz', // malformed escapes
+    ...escapesOutside,
+  ];
+  test('a /ws/ path containing % is refused with 400 bad-room', {
+    todo: 'libwebsockets 4.1.6 decodes the path before the daemon sees it and keeps no raw copy',
+  }, async () => {
+    const answers = {};
+    for (const id of percentForms) {
+      const r = await upgradeRequest(d, `/ws/${id}`, { 'Sec-WebSocket-Protocol': 'xroom.v1' });
+      let code = null;
+      try { code = JSON.parse(r.text).error; } catch { /* not JSON */ }
+      answers[id] = r.upgraded ? `${r.status} upgraded` : `${r.status} ${code ?? r.text.slice(0, 40)}`;
+    }
+    const wrong = Object.entries(answers).filter(([, a]) => a !== '400 bad-room');
+    assert.deepEqual(wrong, [], `answers: ${JSON.stringify(answers)}`);
   });
 
   test('an empty room id is refused with 400 bad-room', async () => {

@@ -1,4 +1,4 @@
-// Every JSONTestSuite parsing case (shared/testdata/json-test-suite) sent
+// Every JSONTestSuite parsing case (tests/data/json-test-suite, MIT) sent
 // through the real daemon as the `data` of a signal. The expectation is
 // computed from the *wrapped* message, since wrapping can change whether a
 // fragment is valid: a strict parse (JSON.parse), plus what JSON.parse lets
@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { REPO_ROOT, joinPeer, roomId, startDaemon } from './harness.mjs';
 
 const SUITE = process.env.JSON_TEST_SUITE ||
-  join(REPO_ROOT, '..', 'shared', 'testdata', 'json-test-suite', 'test_parsing');
+  join(REPO_ROOT, 'tests', 'data', 'json-test-suite', 'test_parsing');
 const MAX_DEPTH = 64;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;

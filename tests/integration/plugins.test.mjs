@@ -1,4 +1,4 @@
-// Plugins on the daemon's side (spec/plugins.md, src/plugin.c): the list at
+// Plugins on the daemon's side (spec/plugins.md, src/features/plugin.c): the list at
 // /api/plugins (bundled and the operator's), every plugin file served under
 // /plugins/<id>/ with the plugin CSP, CORS for module scripts and no cookie,
 // nothing outside a plugin's folder; and the start refused, naming the
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { WEB_ROOT, XROOMD, request, startDaemon } from './harness.mjs';
 
 const PLUGIN_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
-  + "media-src 'self'; connect-src 'none'; form-action 'none'; frame-ancestors 'self'; base-uri 'none'";
+  + "media-src 'self'; connect-src 'none'; form-action 'none'; frame-ancestors 'self'; base-uri 'none'; sandbox allow-scripts";
 
 let dir;
 before(() => { dir = mkdtempSync(join(tmpdir(), 'xroom-plugins-it-')); });
@@ -71,6 +71,8 @@ describe('serving plugins', () => {
       const r = await request(d, { path });
       assert.equal(r.status, 200, path);
       assert.equal(r.headers['content-security-policy'], PLUGIN_CSP, path);
+      // No WebRTC from a plugin page (Chromium; CSP does not cover it).
+      assert.equal(r.headers['connection-allowlist'], '(response-origin);webrtc=block', path);
       assert.equal(r.headers['access-control-allow-origin'], '*', path);
       assert.equal(r.headers['cross-origin-resource-policy'], 'cross-origin', path);
       assert.equal(r.headers['set-cookie'], undefined, path);
@@ -90,11 +92,44 @@ describe('serving plugins', () => {
     assert.equal(app.headers['access-control-allow-origin'], undefined);
   });
 
+  test('a plugin page asked for as a top-level page is refused, sandboxed; in a frame it is served', async () => {
+    for (const path of ['/plugins/third/index.html', '/plugins/whiteboard/index.html', '/plugins/_shared/webrtc-probe.html']) {
+      for (const dest of ['document', 'empty', 'object', 'embed']) {
+        const r = await request(d, { path, headers: { 'sec-fetch-dest': dest } });
+        assert.equal(r.status, 403, `${path} as ${dest}`);
+        assert.match(String(r.headers['content-security-policy']), /(^|[,;]\s*)sandbox($|[,;])/);
+        assert.match(r.text, /only inside an xroom call/);
+        assert.doesNotMatch(r.text, /<script/i);
+      }
+      for (const dest of ['iframe', 'frame']) {
+        const r = await request(d, { path, headers: { 'sec-fetch-dest': dest } });
+        assert.equal(r.status, 200, `${path} as ${dest}`);
+        assert.equal(r.headers['content-security-policy'], PLUGIN_CSP);
+      }
+    }
+    // Any other file of a plugin opened as a page (an SVG would run scripts) is refused too.
+    for (const dest of ['document', 'object', 'embed']) {
+      const r = await request(d, { path: '/plugins/third/main.js', headers: { 'sec-fetch-dest': dest } });
+      assert.equal(r.status, 403, `main.js as ${dest}`);
+    }
+    // Its scripts and styles load as they always did.
+    assert.equal((await request(d, { path: '/plugins/third/main.js', headers: { 'sec-fetch-dest': 'script' } })).status, 200);
+    assert.equal((await request(d, { path: '/plugins/third/style.css', headers: { 'sec-fetch-dest': 'style' } })).status, 200);
+  });
+
   test('nothing outside a plugin\'s folder, no unknown plugin, no folder listing', async () => {
     for (const path of ['/plugins/third/../../../etc/passwd', '/plugins/third/%2e%2e/manifest.json', '/plugins/nope/index.html',
       '/plugins/third/', '/plugins/third', '/plugins/', '/plugins/third/.hidden', '/plugins/third/missing.js']) {
       const r = await request(d, { path });
       assert.equal(r.status, 404, path);
+    }
+    // A miss under /plugins/ is sandboxed too (a second CSP: both apply).
+    for (const path of ['/plugins/nope/index.html', '/plugins/third/', '/plugins/', '/plugins/third/.hidden', '/plugins/third/missing.js',
+      '/plugins/_shared/missing.js']) {
+      const r = await request(d, { path });
+      assert.equal(r.status, 404, path);
+      assert.match(String(r.headers['content-security-policy']), /(^|[,;]\s*)sandbox($|[,;])/, path);
+      assert.doesNotMatch(r.text, /<script/i, path);
     }
   });
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  PEER_ID_RE, SUBPROTOCOL, connect, joinPeer, roomId, signalText, sleep, startDaemon,
+  PEER_ID_RE, SUBPROTOCOL, connect, joinPeer, request, roomId, signalText, sleep, startDaemon,
 } from './harness.mjs';
 
 let d;
@@ -24,6 +24,29 @@ describe('join and welcome', () => {
     assert.equal(w.maxPeers, 5);
     assert.ok(Number.isInteger(w.maxPeers));
     a.close();
+  });
+
+  test('TURN credentials go to joined peers only: in welcome, never in /api/session', async () => {
+    const t = await startDaemon({ ice: { stun: ['stun:stun.example.org:3478'],
+      turn: { urls: ['turn:turn.example.org:3478?transport=udp'], secret: 'shared-with-coturn', ttl_s: 600 } } });
+    try {
+      const a = await connect(t, roomId());
+      const w = await a.join();
+      const turn = w.iceServers.find((s) => String(s.urls).includes('turn:'));
+      assert.ok(turn, 'welcome has the TURN server');
+      const [expiry] = turn.username.split(':');
+      const left = Number(expiry) - Date.now() / 1000;
+      assert.ok(left > 590 && left <= 601, `valid for ttl_s (${left} s)`);
+      assert.match(turn.credential, /^[A-Za-z0-9+/]{27}=$/, 'HMAC-SHA1, base64');
+      a.close();
+      const r = await request(t, { path: '/api/session' });
+      assert.equal(r.status, 200);
+      const session = r.json();
+      assert.deepEqual(session.iceServers, [{ urls: ['stun:stun.example.org:3478'] }], 'STUN only');
+      assert.doesNotMatch(r.text, /turn:|credential|username|shared-with-coturn/);
+    } finally {
+      await t.stop();
+    }
   });
 
   test('peers are listed in join order and earlier peers get peer-joined', async () => {

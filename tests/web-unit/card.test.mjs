@@ -1,4 +1,4 @@
-// User cards (web/js/card.js), the pure parts: strict checks of received
+// User cards (web/js/features/cards/), the pure parts: strict checks of received
 // cards, the avatar rule, the canonical form and Ed25519 signatures (any
 // altered field, another sender or recipient, another key: refused), the
 // fingerprint, storage of our card, sharing choices and contacts, trust on
@@ -8,11 +8,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { CardKey, memoryKeyStore, verifyEnvelope } from '../../web/js/features/cards/key.js';
 import {
-  CARD_LABEL, CardKey, Cards, LIMITS, addContact, canonicalCard, cleanFields, cleanSharing, contactStatus, deleteCard,
-  deleteContact, exportCard, fingerprint, goodAvatar, hasCard, linkOf, loadCard, loadContacts, loadSharing, memoryKeyStore,
-  parseCard, parseExport, saveCard, saveSharing, shareAction, sharedFields, verifyEnvelope,
-} from '../../web/js/card.js';
+  CARD_LABEL, LIMITS, canonicalCard, cleanFields, cleanSharing, contactStatus, exportCard, fingerprint, goodAvatar, linkOf,
+  parseCard, parseExport, shareAction, sharedFields,
+} from '../../web/js/features/cards/model.js';
+import {
+  addContact, deleteCard, deleteContact, hasCard, loadCard, loadContacts, loadSharing, saveCard, saveSharing,
+} from '../../web/js/features/cards/saved.js';
+import { Cards } from '../../web/js/features/cards/session.js';
 
 const PNG = 'data:image/png;base64,' + Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]).toString('base64');
 const JPEG = 'data:image/jpeg;base64,' + Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2]).toString('base64');
@@ -210,6 +214,27 @@ test('contacts: saved by key, known again; another key under a saved name is fla
     assert.equal(changed.status, 'changed');
     assert.equal(changed.contact?.name, 'Ada Lovelace');
     assert.equal(contactStatus(loadContacts(), 'L'.repeat(43), 'Grace').status, 'new');
+    // Look-alikes of the saved name are flagged the same way.
+    for (const lookalike of [
+      '\u0410da Lovelace', // Cyrillic А
+      'Ada Lovel\u0430ce', // Cyrillic а
+      'Ada\u200b Lovelace', // a zero-width space
+      '\u202eAda Lovelace', // a bidi override
+      'Ada Lovelace\u2066', // an isolate
+      'Ádá Lovelace', // accents
+      'Ada  Lovelace', // two spaces
+      'Ada Loveiace'.replace('i', 'I'), // capital I for l
+      'Ada L0velace', // zero for o
+      'Ada Ｌｏｖｅｌａｃｅ', // full-width (NFKC)
+      'Αda Lovelace', // Greek Alpha
+    ]) {
+      const r = contactStatus(loadContacts(), 'L'.repeat(43), lookalike);
+      assert.equal(r.status, 'changed', JSON.stringify(lookalike));
+      assert.equal(r.contact?.name, 'Ada Lovelace');
+    }
+    for (const other of ['Ada Byron', 'Adam Lovelace', 'Ada']) {
+      assert.equal(contactStatus(loadContacts(), 'L'.repeat(43), other).status, 'new', other);
+    }
     assert.equal(contactStatus(loadContacts(), 'L'.repeat(43), '').status, 'new');
     addContact({ ...c, name: 'Ada L.' }); // same key: replaced, not doubled
     assert.equal(loadContacts().length, 1);
@@ -280,7 +305,7 @@ const all = new Set();
 async function settle() {
   for (let i = 0; i < 6; i++) {
     await new Promise((r) => setTimeout(r, 2));
-    await Promise.all([...all].flatMap((x) => [...x.sendChain.values(), ...x.recvChain.values()]));
+    await Promise.all([...all].flatMap((x) => [...x.sending.tails.values(), ...x.checking.tails.values()]));
   }
 }
 

@@ -1,15 +1,17 @@
-// Chat (web/js/chat.js), the pure parts: envelopes and their validation,
+// Chat (web/js/features/chat.js), the pure parts: envelopes and their validation,
 // the 16 KiB limit in UTF-8 bytes, link splitting (http(s) only), delivery
-// state from acknowledgements; and a DataLink pair over fake channels,
+// state from acknowledgements; and a DataLink pair (transport/data-link.js) over fake channels,
 // sealed with the real DataSealer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import {
-  CHAT_MAX_BYTES, Chat, DataLink, SEAL_CHANNEL, ackEnvelope, chatEnvelope, checkText, deliveryOf, parseEnvelope,
+  CHAT_MAX_BYTES, Chat, ackEnvelope, chatEnvelope, checkText, deliveryOf, parseEnvelope,
   splitLinks, tooLongText, utf8Bytes,
-} from '../../web/js/chat.js';
-import { DataSealer, deriveRoomKeys } from '../../web/js/crypto.js';
+} from '../../web/js/features/chat.js';
+import { SEAL_CHANNEL } from '../../web/js/transport/channels.js';
+import { DataLink } from '../../web/js/transport/data-link.js';
+import { DataSealer } from '../../web/js/e2ee/crypto.js';
+import { sealedTabs } from './sealed-tabs.mjs';
 
 test('envelopes: built, parsed, malformed ones refused', () => {
   assert.deepEqual(parseEnvelope(chatEnvelope('abc_-1', 'hi')), { t: 'chat', id: 'abc_-1', text: 'hi' });
@@ -83,11 +85,9 @@ function pipe() {
 }
 
 test('chat over sealed channels: delivered, acknowledged, replays and other keys refused', async () => {
-  const keys = await deriveRoomKeys(randomBytes(32).toString('base64url'));
-  const [tA, tB] = ['AAAAAAAAAAAAAAAA', 'BBBBBBBBBBBBBBBB'];
+  const [alice, bob, carol] = await sealedTabs(3);
+  const [{ tab: tA, sealer: sa }, { tab: tB, sealer: sb }] = [alice, bob];
   const box = (s) => ({ seal: (t, c, v) => s.sealJSON(t, c, v), open: (t, c, b) => s.openJSON(t, c, b) });
-  const sa = new DataSealer(keys.data, tA);
-  const sb = new DataSealer(keys.data, tB);
   const [ca, cb] = pipe();
   const la = new DataLink(box(sa));
   const lb = new DataLink(box(sb));
@@ -117,9 +117,14 @@ test('chat over sealed channels: delivered, acknowledged, replays and other keys
   const long = chatA.send('x'.repeat(CHAT_MAX_BYTES + 1));
   assert.equal(long.ok, false);
   assert.equal(ca.sent.length, n);
-  // Sealed under another room's key: refused.
-  const other = new DataSealer((await deriveRoomKeys(randomBytes(32).toString('base64url'))).data, tA);
-  for (const fn of cb.l.message) fn({ data: new Uint8Array(await other.sealJSON(tB, SEAL_CHANNEL, chatEnvelope('zz', 'evil'))).slice().buffer });
+  // Carol, in the room, seals with her key with B and claims to be A; A
+  // seals with her key with B of another room (another salt): refused.
+  const forger = new DataSealer((t) => carol.sealer.keyFor(t), tA);
+  const otherRoom = (await sealedTabs(2, { identities: [alice.identity, bob.identity] }))[0].sealer;
+  for (const s of [forger, otherRoom]) {
+    const bytes = await s.sealJSON(tB, SEAL_CHANNEL, chatEnvelope('zz', 'evil')).catch(() => null);
+    if (bytes) for (const fn of cb.l.message) fn({ data: new Uint8Array(bytes).slice().buffer });
+  }
   await new Promise((r2) => setTimeout(r2, 50));
   assert.equal(got.length, 1);
   chatA.close();
@@ -134,13 +139,12 @@ test('nobody to send to: not delivered at once', () => {
 });
 
 test('a peer whose channel opens while a message awaits its acknowledgements still gets it', async () => {
-  const keys = await deriveRoomKeys(randomBytes(32).toString('base64url'));
-  const [tA, tB] = ['AAAAAAAAAAAAAAAA', 'BBBBBBBBBBBBBBBB'];
+  const [{ tab: tA, sealer: sa }, { tab: tB, sealer: sb }] = await sealedTabs(2);
   const box = (s) => ({ seal: (t, c, v) => s.sealJSON(t, c, v), open: (t, c, b) => s.openJSON(t, c, b) });
   const [ca, cb] = pipe();
   ca.readyState = 'connecting';
-  const la = new DataLink(box(new DataSealer(keys.data, tA)));
-  const lb = new DataLink(box(new DataSealer(keys.data, tB)));
+  const la = new DataLink(box(sa));
+  const lb = new DataLink(box(sb));
   la.attach(tB, ca);
   lb.attach(tA, cb);
   const chatA = new Chat(la, tA);

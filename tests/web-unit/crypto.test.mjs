@@ -1,4 +1,4 @@
-// The key schedule and the sealing helpers of web/js/crypto.js, checked
+// The key schedule and the sealing helpers of web/js/e2ee/crypto.js, checked
 // against Node's own HKDF, HMAC and AES-GCM so that the labels and layouts
 // are what docs/security.md says, not just self-consistent.
 import { test } from 'node:test';
@@ -7,7 +7,8 @@ import { createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto
 import {
   AUTH_INFO, DataSealer, LABELS, REPLAY_WINDOW, ReplayWindow, Sealer, aesKey, associatedData, deriveAuth,
   deriveRoomKeys, fingerprintOf, gcmOpen, gcmSeal, hkdf, safetyCode,
-} from '../../web/js/crypto.js';
+} from '../../web/js/e2ee/crypto.js';
+import { sealedTabs } from './sealed-tabs.mjs';
 
 const nodeKey = (secret, label, n = 32) => Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), label, n));
 
@@ -27,7 +28,7 @@ test('the join auth is HKDF-SHA-256(secret, salt "", info "xroom/v1/auth"), 16 b
     const auth = await deriveAuth(secret.toString('base64url'));
     assert.equal(auth, expected);
     assert.match(auth, /^[A-Za-z0-9_-]{22}$/);
-    const keys = await deriveRoomKeys(secret.toString('base64url'));
+    const keys = await deriveRoomKeys(secret.toString('base64url'), 'room');
     assert.equal(keys.auth, expected, 'deriveRoomKeys keeps the same auth');
   }
 });
@@ -40,28 +41,34 @@ test('RFC 5869 test case 3 (zero-length salt and info)', async () => {
 });
 
 test('the labels are distinct and give unrelated keys', async () => {
-  assert.deepEqual(LABELS, { auth: 'xroom/v1/auth', signal: 'xroom/v1/signal', data: 'xroom/v1/data', safety: 'xroom/v1/safety' });
+  assert.deepEqual(LABELS, {
+    auth: 'xroom/v1/auth', signal: 'xroom/v2/signal', pairSalt: 'xroom/v2/pair-salt', safety: 'xroom/v2/safety',
+    signalSignature: 'xroom/v2/signal-signature', data: 'xroom/v2/data', mediaKey: 'xroom/v2/media-key',
+  });
   const s = new Uint8Array(randomBytes(32));
   const keys = await Promise.all(Object.values(LABELS).map(async (l) => Buffer.from(await hkdf(s, l, 32)).toString('hex')));
   assert.equal(new Set(keys).size, keys.length);
 });
 
-test('room keys are not extractable; the signal and data keys are the HKDF outputs of their labels', async () => {
+test('room keys are not extractable; each is HKDF(secret, label NUL room id): another room, other keys', async () => {
   const secret = randomBytes(32);
-  const keys = await deriveRoomKeys(secret.toString('base64url'));
-  for (const k of [keys.signal, keys.data, keys.safety]) assert.equal(k.extractable, false);
+  const keys = await deriveRoomKeys(secret.toString('base64url'), 'roomOne');
+  for (const k of [keys.signal, keys.safety]) assert.equal(k.extractable, false);
   // Seal with the derived key; Node opens it with hkdfSync's key: same key.
-  for (const [k, label] of [[keys.signal, 'xroom/v1/signal'], [keys.data, 'xroom/v1/data']]) {
-    const iv = new Uint8Array(randomBytes(12));
-    const ad = new Uint8Array([1, 2, 3]);
-    const sealed = await gcmSeal(k, iv, new TextEncoder().encode('hello'), ad);
-    assert.equal(nodeOpen(nodeKey(secret, label), iv, sealed, ad).toString(), 'hello');
-  }
+  const iv = new Uint8Array(randomBytes(12));
+  const ad = new Uint8Array([1, 2, 3]);
+  const sealed = await gcmSeal(keys.signal, iv, new TextEncoder().encode('hello'), ad);
+  assert.equal(nodeOpen(nodeKey(secret, 'xroom/v2/signal\0roomOne'), iv, sealed, ad).toString(), 'hello');
+  assert.deepEqual(Buffer.from(keys.pairSalt), nodeKey(secret, 'xroom/v2/pair-salt\0roomOne'));
+  const other = await deriveRoomKeys(secret.toString('base64url'), 'roomTwo');
+  assert.equal(await gcmOpen(other.signal, iv, sealed, ad), null, 'the same secret in another room');
+  assert.notDeepEqual(Buffer.from(other.pairSalt), Buffer.from(keys.pairSalt));
+  assert.equal(other.auth, keys.auth, 'the join auth is the room verifier: the daemon checks it per room anyway');
 });
 
 test('a malformed secret is refused', async () => {
   await assert.rejects(deriveAuth('not base64!'), RangeError);
-  await assert.rejects(deriveRoomKeys('not base64!'), RangeError);
+  await assert.rejects(deriveRoomKeys('not base64!', 'room'), RangeError);
 });
 
 test('associated data: label, NUL-separated parts, 8-byte big-endian counter', () => {
@@ -130,32 +137,26 @@ test('Sealer: the counter only grows; the parts are bound', async () => {
   assert.equal(await s.open(['x', 'y'], 0, a.iv, a.sealed), null);
 });
 
-test('data-channel sealing: round trip, JSON, and its layout opened by Node', async () => {
-  const secret = randomBytes(32);
-  const keys = await deriveRoomKeys(secret.toString('base64url'));
-  const alice = new DataSealer(keys.data, 'tabAliceAAAAAAAA');
-  const bob = new DataSealer(keys.data, 'tabBobBBBBBBBBBB');
-  const msg = await alice.sealJSON('tabBobBBBBBBBBBB', 'chat', { text: 'meet at noon' });
-  assert.equal(msg[0], 1, 'version byte');
+test('data-channel sealing: round trip, JSON, and its layout opened with the pair key', async () => {
+  const [alice, bob] = await sealedTabs(2);
+  const msg = await alice.sealer.sealJSON(bob.tab, 'chat', { text: 'meet at noon' });
+  assert.equal(msg[0], 2, 'version byte');
   assert.ok(!Buffer.from(msg).toString('latin1').includes('noon'));
   // version(1) | counter(8) | IV(12) | ciphertext+tag; AD binds both tabs, the channel, the counter.
   const counter = Buffer.from(msg.subarray(1, 9)).readBigUInt64BE();
   assert.equal(counter, 1n);
-  const ad = associatedData('xroom/v1/data', ['tabAliceAAAAAAAA', 'tabBobBBBBBBBBBB', 'chat'], 1);
-  const plain = nodeOpen(nodeKey(secret, 'xroom/v1/data'), msg.subarray(9, 21), msg.subarray(21), ad);
-  assert.deepEqual(JSON.parse(plain.toString()), { text: 'meet at noon' });
-  assert.deepEqual(await bob.openJSON('tabAliceAAAAAAAA', 'chat', msg), { text: 'meet at noon' });
-  assert.equal(bob.rejected, 0);
+  const ad = associatedData('xroom/v2/data', [alice.tab, bob.tab, 'chat'], 1);
+  const plain = await gcmOpen(await bob.sealer.keyFor(alice.tab), msg.subarray(9, 21), msg.subarray(21), ad);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(plain)), { text: 'meet at noon' });
+  assert.deepEqual(await bob.sealer.openJSON(alice.tab, 'chat', msg), { text: 'meet at noon' });
+  assert.equal(bob.sealer.rejected, 0);
+  await assert.rejects(alice.sealer.seal('someoneElseAAAAAAAAAAA', 'chat', new Uint8Array(1)), /no key/, 'no pair key, nothing sent');
 });
 
 test('data-channel sealing refuses tampering, the wrong channel or peer, replays, old counters', async () => {
-  const keys = await deriveRoomKeys(randomBytes(32).toString('base64url'));
-  const A = 'tabAliceAAAAAAAA';
-  const B = 'tabBobBBBBBBBBBB';
-  const C = 'tabCarolCCCCCCCC';
-  const alice = new DataSealer(keys.data, A);
-  const bob = new DataSealer(keys.data, B);
-  const carol = new DataSealer(keys.data, C);
+  const tabs = await sealedTabs(3);
+  const [A, B, C] = tabs.map((t) => t.tab);
+  const [alice, bob, carol] = tabs.map((t) => t.sealer);
   const bytes = new TextEncoder().encode('file chunk');
   const m1 = await alice.seal(B, 'files', bytes);
   let rejected = 0;
@@ -181,8 +182,8 @@ test('data-channel sealing refuses tampering, the wrong channel or peer, replays
   assert.deepEqual(await bob.open(A, 'files', later[1099]), bytes);
   assert.deepEqual(await bob.open(A, 'files', later[1000]), bytes, 'out of order, inside the window');
   assert.equal(await bob.open(A, 'files', later[5]), null, 'older than the window');
-  const other = new DataSealer((await deriveRoomKeys(randomBytes(32).toString('base64url'))).data, B);
-  assert.equal(await other.open(A, 'files', later[1050]), null, 'another room key');
+  const other = (await sealedTabs(2, { identities: [tabs[1].identity, tabs[0].identity] }))[0].sealer;
+  assert.equal(await other.open(A, 'files', later[1050]), null, 'the same two tabs in another room (another pair salt)');
 });
 
 test('fingerprints are read from SDP and normalised', () => {
@@ -192,21 +193,34 @@ test('fingerprints are read from SDP and normalised', () => {
   assert.equal(fingerprintOf('v=0\r\n'), '');
 });
 
-test('safety code: 12 digits, the same from both sides, from both fingerprints and the room key', async () => {
+test('safety code: 25 digits (83 bits), the same from both sides, from both certificates, both tab keys and the room key', async () => {
   const secret = randomBytes(32);
-  const keys = await deriveRoomKeys(secret.toString('base64url'));
-  const fa = `sha-256 ${randomBytes(32).toString('hex').toUpperCase().match(/../g).join(':')}`;
-  const fb = `sha-256 ${randomBytes(32).toString('hex').toUpperCase().match(/../g).join(':')}`;
-  const ab = await safetyCode(keys.safety, fa, fb);
-  assert.match(ab, /^\d{4} \d{4} \d{4}$/);
-  assert.equal(await safetyCode(keys.safety, fb, fa), ab, 'symmetric');
-  // Node: HMAC-SHA-256(HKDF(secret, "xroom/v1/safety"), "xroom/v1/safety-code" NUL min NUL max), first 8 bytes mod 10^12.
-  const [x, y] = [fa, fb].sort();
-  const mac = createHmac('sha256', nodeKey(secret, 'xroom/v1/safety')).update(`xroom/v1/safety-code\0${x}\0${y}`).digest();
-  const n = (mac.readBigUInt64BE(0) % 10n ** 12n).toString().padStart(12, '0');
+  const keys = await deriveRoomKeys(secret.toString('base64url'), 'room');
+  const fp = () => `sha-256 ${randomBytes(32).toString('hex').toUpperCase().match(/../g).join(':')}`;
+  const a = { fp: fp(), pub: randomBytes(65).toString('base64url') };
+  const b = { fp: fp(), pub: randomBytes(65).toString('base64url') };
+  const ab = await safetyCode(keys.safety, a, b);
+  assert.match(ab, /^\d{5} \d{5} \d{5} \d{5} \d{5}$/);
+  assert.equal(await safetyCode(keys.safety, b, a), ab, 'symmetric');
+  // Node: HMAC-SHA-256(HKDF(secret, "xroom/v2/safety" NUL room), "xroom/v2/safety-code" NUL min NUL max), first 16 bytes mod 10^25.
+  const [x, y] = [`${a.fp} ${a.pub}`, `${b.fp} ${b.pub}`].sort();
+  const mac = createHmac('sha256', nodeKey(secret, 'xroom/v2/safety\0room')).update(`xroom/v2/safety-code\0${x}\0${y}`).digest();
+  const n = (((mac.readBigUInt64BE(0) << 64n) | mac.readBigUInt64BE(8)) % 10n ** 25n).toString().padStart(25, '0');
   assert.equal(ab.replace(/ /g, ''), n);
-  const fc = fa.replace(/.$/, fa.endsWith('0') ? '1' : '0');
-  assert.notEqual(await safetyCode(keys.safety, fc, fb), ab, 'another certificate, another code');
-  const other = await deriveRoomKeys(randomBytes(32).toString('base64url'));
-  assert.notEqual(await safetyCode(other.safety, fa, fb), ab, 'another room, another code');
+  const c = { ...a, fp: a.fp.replace(/.$/, a.fp.endsWith('0') ? '1' : '0') };
+  assert.notEqual(await safetyCode(keys.safety, c, b), ab, 'another certificate, another code');
+  assert.notEqual(await safetyCode(keys.safety, { ...a, pub: b.pub }, b), ab, 'another tab key, another code');
+  const other = await deriveRoomKeys(randomBytes(32).toString('base64url'), 'room');
+  assert.notEqual(await safetyCode(other.safety, a, b), ab, 'another room, another code');
+});
+
+test('an SDP with more than one distinct DTLS fingerprint has none that counts', async () => {
+  const { fingerprintOf, fingerprintsOf } = await import('../../web/js/e2ee/crypto.js');
+  const one = 'v=0\r\na=fingerprint:sha-256 AB:CD\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:SHA-256 ab:cd\r\n';
+  assert.deepEqual([...fingerprintsOf(one)], ['sha-256 AB:CD'], 'the same one twice, in two spellings');
+  assert.equal(fingerprintOf(one), 'sha-256 AB:CD');
+  const two = `${one}m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=fingerprint:sha-256 EF:01\r\n`;
+  assert.equal(fingerprintsOf(two).size, 2);
+  assert.equal(fingerprintOf(two), '', 'ambiguous: none');
+  assert.equal(fingerprintOf('v=0\r\n'), '');
 });

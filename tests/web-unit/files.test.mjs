@@ -1,4 +1,4 @@
-// File transfer (web/js/files.js) without a browser: names, the chunk
+// File transfer (web/js/features/files/) without a browser: names, the chunk
 // format and control messages with their validation, and two
 // FileTransfers over fake channels sealed with the real DataSealer and a
 // memory store: a whole transfer, decline, cancel, damaged chunks, a
@@ -8,23 +8,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { FileTransfers } from '../../web/js/features/files/transfers.js';
+import { memoryStore } from '../../web/js/features/files/store.js';
 import {
-  CHUNK, FILE_SEAL, FileTransfers, chunkCount, cleanName, decodeChunk, encodeChunk, memoryStore, parseControl, rootOf,
-} from '../../web/js/files.js';
-import { DataSealer, deriveRoomKeys } from '../../web/js/crypto.js';
+  CHUNK, chunkCount, cleanFileName, decodeChunk, encodeChunk, parseControl, rootOf,
+} from '../../web/js/features/files/wire.js';
+import { DataSealer } from '../../web/js/e2ee/crypto.js';
+import { sealedTabs } from './sealed-tabs.mjs';
+import { FILE_SEAL } from '../../web/js/transport/channels.js';
 
 const TA = 'AAAAAAAAAAAAAAAA';
 const TB = 'BBBBBBBBBBBBBBBB';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 
-test('file names are cleaned: no path, no controls, no leading dots, bounded', () => {
-  assert.equal(cleanName('../../etc/passwd'), 'passwd');
-  assert.equal(cleanName('C:\\Users\\x\\report.pdf'), 'report.pdf');
-  assert.equal(cleanName('.bashrc'), 'bashrc');
-  assert.equal(cleanName('a\u0000b\u202ecod.exe'), 'abcod.exe');
-  assert.equal(cleanName(''), 'file');
-  const long = cleanName(`${'x'.repeat(400)}.tar.gz`);
+test('file names are cleaned: no path, no controls or bidi, no leading dots, bounded', () => {
+  assert.equal(cleanFileName('../../etc/passwd'), 'passwd');
+  assert.equal(cleanFileName('C:\\Users\\x\\report.pdf'), 'report.pdf');
+  assert.equal(cleanFileName('.bashrc'), 'bashrc');
+  assert.equal(cleanFileName('a\u0000b\u202ecod.exe'), 'a bcod.exe');
+  assert.equal(cleanFileName('harmless\u202Eexe.txt'), 'harmlessexe.txt');
+  assert.equal(cleanFileName(''), 'file');
+  const long = cleanFileName(`${'x'.repeat(400)}.tar.gz`);
   assert.equal(long.length, 255);
   assert.ok(long.endsWith('.gz'));
 });
@@ -92,10 +97,11 @@ function pipe() {
 }
 
 async function pair(storeB = memoryStore()) {
-  const keys = await deriveRoomKeys(randomBytes(32).toString('base64url'));
+  // The real pair key of two tabs, under the names TA and TB.
+  const [x, y] = await sealedTabs(2);
   const box = (s) => ({ seal: (t, c, b) => s.seal(t, c, b), open: (t, c, b) => s.open(t, c, b) });
-  const sa = new DataSealer(keys.data, TA);
-  const sb = new DataSealer(keys.data, TB);
+  const sa = new DataSealer(async (t) => (t === TB ? x.sealer.keyFor(y.tab) : null), TA);
+  const sb = new DataSealer(async (t) => (t === TA ? y.sealer.keyFor(x.tab) : null), TB);
   // Blocks of 4 chunks: files of a few dozen chunks are written in many.
   const A = new FileTransfers(box(sa), memoryStore(), { block: 4 * CHUNK });
   const B = new FileTransfers(box(sb), storeB, { block: 4 * CHUNK });

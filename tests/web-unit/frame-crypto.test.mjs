@@ -1,15 +1,15 @@
-// Frame encryption (web/js/frame-crypto.js, what the worker runs on every
+// Frame encryption (web/js/e2ee/frame-crypto.js, what the worker runs on every
 // frame): the codec rules for clear bytes, the sealed frame's layout, and
 // refusal of anything tampered with.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDecipheriv, randomBytes } from 'node:crypto';
-import { aesKey } from '../../web/js/crypto.js';
+import { aesKey } from '../../web/js/e2ee/crypto.js';
 import {
   CLEAR_BYTES, IvSource, OVERHEAD, STRUCTURED_CODECS, SUPPORTED_CODECS, TRAILER_BYTES, av1Obus, clearBytes, codecOf,
   escapeStartCodes, h264ClearBytes, keyIdOf, nalUnits, openFrame, parseSealed, payloadTypes, plainLength, sealFor,
   sealFrame, unescapeStartCodes,
-} from '../../web/js/frame-crypto.js';
+} from '../../web/js/e2ee/frame-crypto.js';
 
 const raw = new Uint8Array(randomBytes(32));
 const key = await aesKey(raw);

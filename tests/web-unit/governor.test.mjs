@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CAMERA, SCREEN, capsFor } from '../../web/js/governor.js';
+import { CAMERA, SCREEN, capsFor } from '../../web/js/call/governor.js';
 
 test('the camera table, as documented in docs/client.md', () => {
   const rows = [1, 2, 3, 4, 5, 6, 7, 8, 20].map((n) => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
   MIN_SECRET_BYTES, ROOM_ID_RE, base64url, fromBase64url, newRoom, parseRoomLink, randomId, roomHref,
-} from '../../web/js/ids.js';
+} from '../../web/js/util/ids.js';
 
 test('base64url matches Node for every length, both ways', () => {
   for (let n = 0; n < 70; n++) {

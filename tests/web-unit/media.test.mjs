@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SpeakingDetector, accessOf } from '../../web/js/media.js';
-import { initials, tileGeometry } from '../../web/js/ui.js';
+import { SpeakingDetector, accessOf } from '../../web/js/call/media.js';
+import { initials, tileGeometry } from '../../web/js/views/tiles.js';
 
 test('getUserMedia failures map to what the user is told', () => {
   const e = (name) => Object.assign(new Error(name), { name });
@@ -46,4 +46,16 @@ test('avatar initials', () => {
   assert.equal(initials('Jean-Luc de la Picard'), 'JP');
   assert.equal(initials('Émile Zola'), 'ÉZ');
   assert.equal(initials(''), '?');
+});
+
+test('spotlight: one large tile above a strip of the others, all 16:9 and inside the grid', async () => {
+  const { spotlightGeometry } = await import('../../web/js/views/tiles.js');
+  for (const [others, w, h] of [[1, 1240, 660], [3, 1240, 660], [7, 1240, 660], [1, 370, 600], [5, 370, 600]]) {
+    const gap = 10;
+    const { big, small } = spotlightGeometry(others, w, h, gap);
+    assert.ok(big > small, `${others} others in ${w}×${h}: the enlarged one is larger`);
+    assert.ok(big <= w + 0.5 && big * 9 / 16 + gap + small * 9 / 16 <= h + 0.5, 'fits the height');
+    assert.ok(others * small + (others - 1) * gap <= w + 0.5, 'the strip fits the width');
+    assert.ok(small * 9 / 16 <= 140 + 0.5, 'the strip is at most 140 px high');
+  }
 });

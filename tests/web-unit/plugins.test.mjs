@@ -1,10 +1,10 @@
-// Plugins (web/js/plugins.js) without a browser: manifests as published,
+// Plugins (web/js/features/plugins.js) without a browser: manifests as published,
 // and the port API's checks with a fake data link, a fake port and a
 // memory store: permissions, sizes, the storage quota, the rate limit,
 // and messages only between pages that run the same plugin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_DATA, MAX_STORE, Plugins, jsonBytes, parseManifest, policyOf } from '../../web/js/plugins.js';
+import { MAX_DATA, MAX_STORE, Plugins, entryOf, jsonBytes, parseManifest, policyOf, starterOf } from '../../web/js/features/plugins.js';
 
 const manifest = (over = {}) => ({
   id: 'wb', name: 'W', version: '1', author: 'a', description: '', entry: 'index.html',
@@ -43,7 +43,7 @@ function setup(granted) {
   p.available.set('wb', manifest({ permissions: granted }));
   p.loaded = true;
   const out = [];
-  p.running.set('wb', { manifest: manifest({ permissions: granted }), granted, frame: null, port: { postMessage: (m) => out.push(m), close() {} },
+  p.running.set('wb', { manifest: manifest({ permissions: granted }), granted, port: { postMessage: (m) => out.push(m), close() {} },
     by: 'ME', tokens: 200, refill: performance.now() });
   const ask = (id, method, params) => { p.request('wb', { id, method, params }); return out.at(-1); };
   return { p, sent, handlers, out, ask, mem };
@@ -104,4 +104,46 @@ test('a plugin that floods is slowed down', () => {
   for (let i = 0; i < 400; i++) if (ask(i + 1, 'storage.get', { key: 'a' }).error) refused += 1;
   assert.ok(refused >= 150, `refused ${refused} of 400 sent at once`);
   assert.ok(p.counters.refused >= 150);
+});
+
+test('run, connect, evict, stop: the frame the view made gets one port; a plugin that navigates is stopped', async () => {
+  const { p, sent } = setup(['messages']);
+  p.running.clear();
+  const events = [];
+  for (const e of ['changed', 'stopped', 'evicted']) p.on(e, (ev) => events.push([e, ev.id ?? '']));
+  const m = p.run('wb');
+  assert.equal(m?.id, 'wb');
+  assert.equal(entryOf(m), '/plugins/wb/index.html');
+  assert.equal(p.run('wb'), null, 'runs already');
+  assert.equal(p.run('nope'), null);
+  assert.deepEqual(sent.filter((s) => s.v.t === 'plugin-on').map((s) => s.tab), ['P1', 'P2']);
+  const posted = [];
+  const frame = { postMessage: (msg, origin, transfer) => posted.push({ msg, origin, transfer }) };
+  p.connect('wb', frame);
+  p.connect('wb', frame);
+  assert.equal(posted.length, 1, 'one port, once');
+  assert.deepEqual(posted[0].msg, { type: 'xroom:init', api: 1, permissions: ['messages'] });
+  assert.equal(posted[0].origin, '*');
+  assert.equal(posted[0].transfer.length, 1);
+  const warn = console.warn;
+  console.warn = () => {};
+  try { p.evict('wb'); } finally { console.warn = warn; }
+  posted[0].transfer[0].close();
+  assert.ok(!p.running.has('wb'));
+  assert.equal(p.counters.evicted, 1);
+  assert.deepEqual(events.slice(1), [['stopped', 'wb'], ['changed', ''], ['evicted', 'wb']]);
+  assert.deepEqual(sent.filter((s) => s.v.t === 'plugin-off').map((s) => s.tab), ['P1', 'P2']);
+  p.evict('wb');
+  assert.equal(p.counters.evicted, 1, 'not running: nothing to evict');
+});
+
+
+test('plugin-on.by is checked against the sender: never us, never a tab not heard to run it', () => {
+  const runners = new Map([['tab-c', 'tab-c']]);
+  assert.equal(starterOf('tab-b', 'tab-b', 'tab-a', runners), 'tab-b', 'the sender itself');
+  assert.equal(starterOf('tab-c', 'tab-b', 'tab-a', runners), 'tab-c', 'a tab that said it runs it');
+  assert.equal(starterOf('tab-a', 'tab-b', 'tab-a', runners), 'tab-b', 'not us: "You started" is never a peer\'s word');
+  assert.equal(starterOf('tab-z', 'tab-b', 'tab-a', runners), 'tab-b', 'not a tab never heard from');
+  assert.equal(starterOf(42, 'tab-b', 'tab-a', runners), 'tab-b');
+  assert.equal(starterOf(undefined, 'tab-b', 'tab-a', runners), 'tab-b');
 });

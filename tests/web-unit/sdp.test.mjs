@@ -1,9 +1,9 @@
-// Remote descriptions repaired before they are applied (web/js/sdp.js):
+// Remote descriptions repaired before they are applied (web/js/call/sdp.js):
 // attribute lines naming a payload type their m-line does not list, as
 // Firefox writes after setCodecPreferences and Chromium refuses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tidySdp } from '../../web/js/sdp.js';
+import { tidySdp } from '../../web/js/call/sdp.js';
 
 // Firefox 153's offer from a video receiver limited to VP8 and its helpers
 // (abridged): rtcp-fb lines for 121 (VP9) and 99 (AV1) are left behind.

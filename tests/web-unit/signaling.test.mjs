@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelay, REFUSALS, TERMINAL } from '../../web/js/signaling.js';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelay, REFUSALS, TERMINAL } from '../../web/js/transport/signaling.js';
 
 test('backoff doubles from 500 ms to a 10 s cap; half fixed, half random', () => {
   assert.equal(BACKOFF_BASE_MS, 500);
@@ -38,7 +38,7 @@ test('which errors end a session', () => {
 });
 
 test('the pacer lets a burst through, then spaces messages at the rate', async () => {
-  const { Pacer, PACE_PER_SECOND, PACE_BURST } = await import('../../web/js/signaling.js');
+  const { Pacer, PACE_PER_SECOND, PACE_BURST } = await import('../../web/js/transport/signaling.js');
   assert.ok(PACE_PER_SECOND < 50 && PACE_BURST < 200, 'below the daemon\'s default limits');
   let t = 0;
   const p = new Pacer(40, 150, () => t);
@@ -51,4 +51,19 @@ test('the pacer lets a burst through, then spaces messages at the rate', async (
   t = 100000;
   for (let i = 0; i < 150; i++) assert.equal(p.reserve(), 0, 'refills to the burst, no more');
   assert.ok(p.reserve() > 0);
+});
+
+test('TURN credentials: their expiry read from the username; renewed a fifth of their life (at most 5 min) ahead, never in a loop', async () => {
+  const { MIN_RENEW_MS, renewDelay, turnExpiry } = await import('../../web/js/transport/signaling.js');
+  const now = 1_800_000_000_000;
+  const exp = now / 1000 + 3600;
+  assert.equal(turnExpiry([{ urls: 'stun:x' }]), 0);
+  assert.equal(turnExpiry([{ urls: 'turn:x', username: `${exp}:xroom`, credential: 'c' }, { urls: 'turn:y', username: `${exp - 10}:xroom` }]), (exp - 10) * 1000);
+  assert.equal(turnExpiry([{ urls: 'turn:x', username: 'static-user' }]), 0, 'not the REST scheme: no expiry');
+  assert.equal(renewDelay(0, now), 0);
+  assert.equal(renewDelay(exp * 1000, now), 3600_000 - 5 * 60_000, 'an hour: 5 min ahead');
+  assert.equal(renewDelay(now + 60_000, now), 48_000, 'a minute: a fifth ahead');
+  assert.equal(renewDelay(now + MIN_RENEW_MS + 1000, now), MIN_RENEW_MS, 'never sooner than MIN_RENEW_MS');
+  assert.equal(renewDelay(now + 10_000, now), 0, 'about to expire (or a clock far ahead): no renewal loop');
+  assert.equal(renewDelay(now - 1000, now), 0);
 });

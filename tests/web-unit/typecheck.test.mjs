@@ -16,7 +16,7 @@ test('tsc --noEmit finds no type error in web/js', () => {
 });
 
 test('every module is // @ts-check, and no file phones out', () => {
-  const files = readdirSync(join(web, 'js')).filter((f) => f.endsWith('.js'));
+  const files = readdirSync(join(web, 'js'), { recursive: true }).filter((f) => f.endsWith('.js'));
   assert.ok(files.length >= 10);
   for (const f of files) {
     const text = readFileSync(join(web, 'js', f), 'utf8');
