@@ -21,13 +21,13 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDecipheriv, hkdfSync } from 'node:crypto';
 import WebSocket from 'ws';
-import { associatedData, deriveRoomKeys } from '../../web/js/e2ee/crypto.js';
+import { deriveRoomKeys } from '../../web/js/e2ee/crypto.js';
 import { TabIdentity } from '../../web/js/e2ee/identity.js';
 import { SignalCodec } from '../../web/js/e2ee/signal-codec.js';
 import { CONNECT_GRACE_MS } from '../../web/js/call/roster.js';
 import { GONE_PEER_MS } from '../../web/js/call/peer.js';
+import { openSignal, signalKey } from '../web-unit/insider.mjs';
 import { firefoxSkip, joinFirefoxPage, launchFirefox } from './firefox-util.mjs';
 import { captureFrames, daemonForSuite, joinPage, launch, roomLink, stats, tab, waitFor, waitMediaFlowing, PATIENCE } from './util.mjs';
 
@@ -184,14 +184,8 @@ for (const victim of ['chromium', 'firefox']) {
  * the statement inside, or null.
  */
 function openRelayed(secret, roomId, from, to, data) {
-  const key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'base64url'), Buffer.alloc(0), `xroom/v2/signal\0${roomId}`, 32));
-  const ct = Buffer.from(data.ct, 'base64url');
   try {
-    const d = createDecipheriv('aes-256-gcm', key, Buffer.from(data.iv, 'base64url'));
-    d.setAAD(associatedData('xroom/v2/signal', [from, to], data.c));
-    d.setAuthTag(ct.subarray(ct.length - 16));
-    const plain = Buffer.concat([d.update(ct.subarray(0, ct.length - 16)), d.final()]);
-    return JSON.parse(plain.subarray(64).toString());
+    return JSON.parse(openSignal(signalKey(secret, roomId), from, to, data).subarray(64).toString());
   } catch {
     return null;
   }

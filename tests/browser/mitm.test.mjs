@@ -12,8 +12,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { associatedData } from '../../web/js/e2ee/crypto.js';
+import { randomBytes } from 'node:crypto';
+import { openSignal, resealSignal, signalKey } from '../web-unit/insider.mjs';
 import { daemonForSuite, joinPage, launch, roomLink, stats, tab, waitFor, waitMediaFlowing, PATIENCE } from './util.mjs';
 
 let browser;
@@ -115,28 +115,20 @@ describe('a relay that rewrites the fingerprint in an SDP and seals it again', (
   test('the rewritten description is refused (signed by its tab); no connection', async () => {
     const link = roomLink();
     const [roomId, secret] = [link.match(/^\/r\/([^?#]+)/)[1], link.split('#')[1]];
-    const key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'base64url'), Buffer.alloc(0), `xroom/v2/signal\0${roomId}`, 32));
+    const key = signalKey(secret, roomId);
     const fake = `sha-256 ${randomBytes(32).toString('hex').toUpperCase().match(/../g).join(':')}`;
     let rewritten = 0;
     const r = router();
     // Every SDP it relays: opened, its fingerprint swapped, sealed again
     // under the room key with the same counter (the AD still holds).
     const rewrite = (to) => async (m) => {
-      const ct = Buffer.from(m.data.ct, 'base64url');
-      const iv = Buffer.from(m.data.iv, 'base64url');
-      const ad = associatedData('xroom/v2/signal', [m.from, r.ids[to]], m.data.c);
-      const d = createDecipheriv('aes-256-gcm', key, iv);
-      d.setAAD(ad);
-      d.setAuthTag(ct.subarray(ct.length - 16));
-      const plain = Buffer.concat([d.update(ct.subarray(0, ct.length - 16)), d.final()]);
+      const plain = openSignal(key, m.from, r.ids[to], m.data);
       const text = plain.toString('latin1');
       if (!text.includes('a=fingerprint:')) return m;
       const swapped = Buffer.from(text.replace(/a=fingerprint:sha-256 [0-9A-F:]+/g, `a=fingerprint:${fake}`), 'latin1');
-      const c = createCipheriv('aes-256-gcm', key, iv);
-      c.setAAD(ad);
-      const out = Buffer.concat([c.update(swapped), c.final(), c.getAuthTag()]);
+      const data = resealSignal(key, m.from, r.ids[to], m.data, swapped);
       rewritten += 1;
-      return { ...m, data: { ...m.data, ct: out.toString('base64url') } };
+      return { ...m, data };
     };
     const alice = await joinPage(browser, suite.daemon, link, { name: 'Alice', before: r.route('alice', ['bob'], rewrite('alice')) });
     pages.push(alice);

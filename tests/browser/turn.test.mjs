@@ -13,7 +13,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { joinPage, launch, startDaemon, stats, waitFor, waitMediaFlowing, PATIENCE } from './util.mjs';
+import { callOf, joinPage, launch, startDaemon, stats, waitFor, waitMediaFlowing, PATIENCE } from './util.mjs';
 
 const TURNSERVER = '/usr/bin/turnserver';
 const SECRET = randomBytes(18).toString('base64url');
@@ -85,9 +85,7 @@ describe('TURN with coturn', () => {
     const d = await startDaemon({ ice: { turn: { urls: [`turn:127.0.0.1:${turn.port}?transport=udp`], secret: SECRET, ttl_s: 600 } } });
     try {
       const link = room();
-      const a = await joinPage(browser, d, link, { name: 'Hidden A', init: HIDE });
-      const b = await joinPage(browser, d, link, { name: 'Hidden B', init: HIDE });
-      await waitMediaFlowing([a, b], { timeout: PATIENCE });
+      const [a, b] = await callOf(browser, d, link, ['Hidden A', 'Hidden B'], { init: HIDE });
       for (const p of [a, b]) {
         const q = await waitFor(async () => {
           const s = (await stats(p.page)).peers[0];
@@ -109,9 +107,8 @@ describe('TURN with coturn', () => {
     const d = await startDaemon({ ice: { turn: { urls: [`turn:127.0.0.1:${turn.port}?transport=udp`], secret: SECRET, ttl_s: 60 } } });
     try {
       const link = room();
-      const a = await joinPage(browser, d, link, { name: 'Hidden A', init: HIDE });
-      const b = await joinPage(browser, d, link, { name: 'Hidden B', init: HIDE });
-      const before = await waitMediaFlowing([a, b], { timeout: PATIENCE });
+      const [a, b] = await callOf(browser, d, link, ['Hidden A', 'Hidden B'], { init: HIDE });
+      const before = await Promise.all([a, b].map((p) => stats(p.page)));
       const t0 = Date.now();
       // Each page rejoins once, before its credentials expire, and gets new ones.
       const renewed = await waitFor(async () => {

@@ -129,6 +129,12 @@ export function daemonForSuite(config = {}) {
       suite.pages.push(p);
       return p;
     },
+    /** callOf on this suite's daemon, in a new room; the pages are closed with the suite. */
+    async call(browser, names, opts = {}) {
+      const pages = await callOf(browser, suite.daemon, roomLink(), names, opts);
+      suite.pages.push(...pages);
+      return pages;
+    },
   };
   before(async () => { suite.daemon = await startDaemon(config); });
   after(async () => {
@@ -195,6 +201,17 @@ export async function joinPage(browser, daemon, path, opts = {}) {
   await p.page.getByRole('button', { name: 'Join', exact: true }).click({ timeout: PATIENCE });
   await p.page.locator('#screen-call').waitFor({ state: 'visible', timeout: PATIENCE });
   return p;
+}
+
+/**
+ * A call: one page per name joins `path`, one after the other (each with
+ * `opts`), and media flows between all. Resolves to the pages.
+ */
+export async function callOf(browser, daemon, path, names, opts = {}) {
+  const pages = [];
+  for (const name of names) pages.push(await joinPage(browser, daemon, path, { ...opts, name }));
+  await waitMediaFlowing(pages);
+  return pages;
 }
 
 export function stats(page) {

@@ -13,7 +13,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { daemonForSuite, joinPage, launch, openPage, roomLink, stats, tab, waitFor, waitMediaFlowing } from './util.mjs';
+import { daemonForSuite, joinPage, launch, openPage, roomLink, stats, tab, waitFor } from './util.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -160,14 +160,9 @@ describe('a raised hand and reactions', () => {
 
 describe('settings in the call', () => {
   const suite = daemonForSuite();
-  const { pages } = suite;
 
   test('another microphone and noise suppression off, without leaving; the other still hears', async () => {
-    const link = roomLink();
-    const a = await joinPage(browser, suite.daemon, link, { name: 'Ada' });
-    const b = await joinPage(browser, suite.daemon, link, { name: 'Ben' });
-    pages.push(a, b);
-    await waitMediaFlowing([a, b]);
+    const [a, b] = await suite.call(browser, ['Ada', 'Ben']);
     const before = await stats(a.page);
     assert.equal(before.local.noiseSuppression, true);
     await a.page.getByRole('button', { name: 'Settings' }).click();
@@ -197,14 +192,9 @@ describe('settings in the call', () => {
 
 describe('spotlight and full screen', () => {
   const suite = daemonForSuite();
-  const { pages } = suite;
 
   test('a tile enlarged and back; a shared screen takes the spotlight and gives it back; full screen', async () => {
-    const link = roomLink();
-    const a = await joinPage(browser, suite.daemon, link, { name: 'Ada' });
-    const b = await joinPage(browser, suite.daemon, link, { name: 'Ben' });
-    pages.push(a, b);
-    await waitMediaFlowing([a, b]);
+    const [a, b] = await suite.call(browser, ['Ada', 'Ben']);
     const tB = await tab(b.page);
     const widths = () => a.page.evaluate((t) => ({
       ben: document.querySelector(`.tile[data-tab="${t}"]`).getBoundingClientRect().width,

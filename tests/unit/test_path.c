@@ -23,10 +23,14 @@ struct fx {
 	char root[PATH_MAX];     /* top/root, resolved */
 };
 
-static void put(const char *path)
+/* A small file at dir/name. */
+static void put(const char *dir, const char *name)
 {
-	FILE *f = fopen(path, "w");
+	char path[PATH_MAX + 32];
+	FILE *f;
 
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("x\n", f);
 	fclose(f);
@@ -64,10 +68,8 @@ static void files_inside_are_found(void **state)
 	struct fx *f = *state;
 	char p[PATH_MAX + 32], real[PATH_MAX];
 
-	snprintf(p, sizeof(p), "%s/index.html", f->root);
-	put(p);
-	snprintf(p, sizeof(p), "%s/sub/a.js", f->root);
-	put(p);
+	put(f->root, "index.html");
+	put(f->root, "sub/a.js");
 	assert_true(xr_path_file_inside(f->root, "/index.html", real));
 	snprintf(p, sizeof(p), "%s/index.html", f->root);
 	assert_string_equal(real, p);
@@ -81,10 +83,8 @@ static void nothing_else_is(void **state)
 	struct fx *f = *state;
 	char p[PATH_MAX + 32], real[PATH_MAX];
 
-	snprintf(p, sizeof(p), "%s/secret", f->top);
-	put(p);
-	snprintf(p, sizeof(p), "%s/root-other/x", f->top);
-	put(p);
+	put(f->top, "secret");
+	put(f->top, "root-other/x");
 	snprintf(p, sizeof(p), "%s/out", f->root);
 	assert_int_equal(symlink("../secret", p), 0);
 	assert_false(xr_path_file_inside(f->root, "/", real));

@@ -8,9 +8,10 @@
 // reload, a tab that swaps its agreement key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { associatedData, deriveRoomKeys } from '../../web/js/e2ee/crypto.js';
+import { randomBytes } from 'node:crypto';
+import { deriveRoomKeys } from '../../web/js/e2ee/crypto.js';
 import { SIGNATURE_BYTES, TabIdentity, tabIdOf } from '../../web/js/e2ee/identity.js';
+import { openSignal, signalKey } from './insider.mjs';
 import { PAD_TO, SignalCodec, WIRE_VERSION } from '../../web/js/e2ee/signal-codec.js';
 
 const ROOM = 'roomRoomRoomRoom';
@@ -55,14 +56,7 @@ const msgsOf = (tab) => [
 ];
 
 /** The plaintext of a payload, opened as the daemon's operator with the link would. */
-function openAsInsider(secret, from, to, data) {
-  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `xroom/v2/signal\0${ROOM}`, 32));
-  const ct = Buffer.from(data.ct, 'base64url');
-  const d = createDecipheriv('aes-256-gcm', key, Buffer.from(data.iv, 'base64url'));
-  d.setAAD(associatedData('xroom/v2/signal', [from, to], data.c));
-  d.setAuthTag(ct.subarray(ct.length - 16));
-  return Buffer.concat([d.update(ct.subarray(0, ct.length - 16)), d.final()]);
-}
+const openAsInsider = (secret, from, to, data) => openSignal(signalKey(secret, ROOM), from, to, data);
 
 test('a tab id is the hash of its signing key', async () => {
   const id = await TabIdentity.create();

@@ -18,15 +18,17 @@ export function inviteLink(href) {
 
 export class InviteView {
   /**
-   * @param {HTMLElement[]} roots  each holds .invite-link (input), .invite-copy and .invite-share (buttons)
+   * @param {HTMLElement[]} roots  each gets a copy of the row in `row`: .invite-link (input), .invite-copy and .invite-share (buttons)
+   * @param {HTMLTemplateElement} row
    * @param {{copy: (text: string) => Promise<boolean>, toast: (text: string) => void}} ui
    */
-  constructor(roots, ui) {
+  constructor(roots, row, ui) {
     this.roots = roots;
     this.ui = ui;
     this.link = '';
     const canShare = typeof navigator.share === 'function';
     for (const r of roots) {
+      r.append(row.content.cloneNode(true));
       const input = /** @type {HTMLInputElement} */ (r.querySelector('.invite-link'));
       input.addEventListener('focus', () => input.select());
       r.querySelector('.invite-copy')?.addEventListener('click', () => { this.copyLink(); });

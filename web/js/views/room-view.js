@@ -90,7 +90,7 @@ export class RoomView extends Emitter {
     /** The call grid: a tile per person. */
     this.tiles = new TileGrid(this.el.grid, this.el.callCount, (text) => this.announce(text));
     /** The room's link, on the pre-join screen and over the call while alone. */
-    this.invite = new InviteView([$('prejoin-invite'), this.el.aloneInvite], this);
+    this.invite = new InviteView([$('prejoin-invite'), this.el.aloneInvite], /** @type {HTMLTemplateElement} */ ($('invite-row')), this);
     /** Single-key shortcuts (shortcuts.js), on unless switched off in this browser. */
     this.keysOn = loadShortcutsOn();
     this.bind();
