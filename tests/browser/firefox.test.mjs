@@ -220,7 +220,8 @@ describe('Chromium and Firefox in one call', { skip: skip || false }, () => {
       const k = await e2ee(p);
       for (const [t, q] of Object.entries(k.peers)) {
         assert.ok(q.counters.decVideo > 0, `${p.browser} opened video from ${t}`);
-        assert.equal(q.counters.authFailed, 0);
+        assert.equal(q.counters.authFailed, 0, `${p.browser} refused frames from ${t}: ${JSON.stringify(q.counters)}; ` +
+          `its senders: ${JSON.stringify(await Promise.all([c1, f, c2].map(async (o) => (await stats(o.page)).peers.map((r) => ({ tab: r.tab, bypasses: r.bypasses, unsealed: r.unsealed })))))}`);
       }
     }
   });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { KEY_RESEND_MS, allAcked, answerWant, lockOf, newPeerKeys, nextKeyId, resendDue } from '../../web/js/e2ee/keys.js';
 
 const counters = (o = {}) => ({
-  encAudio: 0, encVideo: 0, decAudio: 0, decVideo: 0, authFailed: 0, noKey: 0, dropped: 0, keyId: -1, lastOkAt: 0, codecs: [],
+  tab: '', encAudio: 0, encVideo: 0, decAudio: 0, decVideo: 0, authFailed: 0, noKey: 0, dropped: 0, keyId: -1, lastOkAt: 0, codecs: [], lastRefused: null,
   failed: { audio: 0, video: 0 }, okAt: { audio: 0, video: 0 }, ...o,
 });
 const peer = (o = {}) => ({ ...newPeerKeys(), ...o });

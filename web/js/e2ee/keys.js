@@ -19,9 +19,9 @@ const REFUSED_FOR_MS = 2000;
 /** @typedef {'audio' | 'video'} Kind */
 /**
  * The worker's counters for one remote tab (e2ee/worker.js).
- * @typedef {{encAudio: number, encVideo: number, decAudio: number, decVideo: number, authFailed: number,
+ * @typedef {{tab: string, encAudio: number, encVideo: number, decAudio: number, decVideo: number, authFailed: number,
  *   noKey: number, dropped: number, keyId: number, lastOkAt: number, codecs: string[],
- *   failed: {audio: number, video: number}, okAt: {audio: number, video: number}}} Counters
+ *   failed: {audio: number, video: number}, okAt: {audio: number, video: number}, lastRefused: object | null}} Counters
  */
 /**
  * What we keep per remote tab: the id of our key it acknowledged, the id

@@ -36,8 +36,8 @@ const counters = new Map();
 function countersOf(tab) {
   let c = counters.get(tab);
   if (!c) {
-    c = { encAudio: 0, encVideo: 0, decAudio: 0, decVideo: 0, authFailed: 0, noKey: 0, dropped: 0, keyId: -1, lastOkAt: 0, codecs: [],
-      failed: { audio: 0, video: 0 }, okAt: { audio: 0, video: 0 } };
+    c = { tab, encAudio: 0, encVideo: 0, decAudio: 0, decVideo: 0, authFailed: 0, noKey: 0, dropped: 0, keyId: -1, lastOkAt: 0, codecs: [],
+      failed: { audio: 0, video: 0 }, okAt: { audio: 0, video: 0 }, lastRefused: null };
     counters.set(tab, c);
   }
   return c;
@@ -88,6 +88,24 @@ async function encrypt(frame, out, opt) {
 }
 
 /**
+ * A frame that did not authenticate: counted, and the last one described
+ * (never its content beyond the bytes any relay sees clear) for whoever
+ * has to find out why.
+ * @param {Counters} c @param {Kind} kind @param {string} codec
+ * @param {RTCEncodedVideoFrame | RTCEncodedAudioFrame} frame @param {Uint8Array} data @param {number} keyId
+ */
+function refused(c, kind, codec, frame, data, keyId) {
+  c.authFailed += 1;
+  c.failed[kind] += 1;
+  const meta = /** @type {{payloadType?: number, mimeType?: string}} */ (frame.getMetadata());
+  c.lastRefused = {
+    kind, codec, type: typeOf(frame) ?? '', length: data.length, keyId, pt: meta.payloadType ?? -1,
+    mime: meta.mimeType ?? '', head: [...data.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(''),
+    keys: [...(recvKeys.get(c.tab)?.keys() ?? [])], okBefore: kind === 'audio' ? c.decAudio : c.decVideo, at: Date.now(),
+  };
+}
+
+/**
  * @param {RTCEncodedVideoFrame | RTCEncodedAudioFrame} frame
  * @param {TransformStreamDefaultController<RTCEncodedVideoFrame | RTCEncodedAudioFrame>} out
  * @param {TransformOptions} opt
@@ -103,19 +121,14 @@ async function decrypt(frame, out, opt) {
   const sealed = parseSealed(codec, typeOf(frame), data, opt.kind);
   const key = sealed.keyId < 0 ? undefined : recvKeys.get(opt.tab)?.get(sealed.keyId);
   if (!key) {
-    if (sealed.keyId < 0) {
-      c.authFailed += 1;
-      c.failed[opt.kind] += 1;
-    } else {
-      c.noKey += 1;
-    }
+    if (sealed.keyId < 0) refused(c, opt.kind, codec, frame, data, sealed.keyId);
+    else c.noKey += 1;
     return;
   }
   noteCodec(c, codec);
   const plain = await sealed.open(key);
   if (!plain) {
-    c.authFailed += 1;
-    c.failed[opt.kind] += 1;
+    refused(c, opt.kind, codec, frame, data, sealed.keyId);
     return;
   }
   frame.data = /** @type {ArrayBuffer} */ (plain.buffer);
