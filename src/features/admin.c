@@ -1,7 +1,8 @@
 /* admin.c: the room admin API. GET /api/rooms lists live and configured
  * rooms; GET/PUT/DELETE /api/rooms/<id> inspects, configures (kept in the
  * state directory) and forgets-and-closes; POST /api/rooms/<id>/kick
- * removes one peer. Answers carry ids, counts and settings only. */
+ * removes one peer. Answers carry ids, counts and settings only (a
+ * single room's answer also its members' peer ids, to kick by). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,13 @@ static json_t *room_json(struct xr_admin *a, const char *id, bool with_conf)
 	json_object_set_new(o, "configured", json_boolean(c != NULL));
 	if (with_conf) {
 		struct xr_room_conf none = { 0 };
+		json_t *ids = json_array();
+
+		/* Who to kick: the joined peers' ids, in join order; never
+		 * more of them than the room relays to its own members. */
+		for (uint32_t i = 0; r && i < r->npeers; i++)
+			json_array_append_new(ids, json_string(r->peers[i]->id));
+		json_object_set_new(o, "members", ids);
 		json_object_set_new(o, "config", conf_json(c ? c : &none));
 	}
 	return o;

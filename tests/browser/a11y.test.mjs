@@ -88,6 +88,19 @@ for (const [size, viewport] of Object.entries(SIZES)) for (const colorScheme of 
       await start.page.click('button[type=submit]');
       await start.page.locator('table').first().waitFor();
       await scan('admin, the experiments report', start.page);
+      // A configured room, its page, and the question before closing it.
+      const roomId = roomLink().match(/^\/r\/([^?#]+)/)[1];
+      const put = await fetch(`${suite.daemon.origin}/api/rooms/${roomId}`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` }, body: '{"title":"Axe"}' });
+      assert.equal(put.status, 200);
+      await start.page.getByRole('button', { name: 'Refresh' }).click();
+      await start.page.getByRole('button', { name: `Manage room ${roomId}` }).click();
+      await start.page.getByRole('dialog', { name: `Room ${roomId}` }).waitFor();
+      await scan('admin, a room', start.page);
+      await start.page.getByRole('button', { name: 'Close room…' }).click();
+      await start.page.getByRole('dialog', { name: `Close room ${roomId}?` }).waitFor();
+      await scan('admin, closing a room asks first', start.page);
+      await start.page.keyboard.press('Escape');
+      await start.page.keyboard.press('Escape');
       // A variant nobody has seen yet gets no p-value.
       assert.ok(await start.page.getByText('no visitors yet').count() > 0, 'no p-value without visitors');
 

@@ -268,10 +268,16 @@ export async function waitMediaFlowing(pages, { timeout = PATIENCE, what = 'medi
     return ok ? now : (() => { throw new Error(summary.join(' | ')); })();
     }, { timeout, interval: 0, what });
   } catch (e) {
-    // What each client said about its connections, for the report.
-    const said = pages.map((p) => `${p.name ?? '?'}:\n  ${(p.log?.console ?? [])
-      .filter((l) => l.includes('xroom:')).slice(-25).join('\n  ')}`).join('\n');
-    throw new Error(`${/** @type {Error} */ (e).message}\n${said}`);
+    // What each client said about its connections, what it sends, and its
+    // encryption counters per peer, for the report.
+    const said = await Promise.all(pages.map(async (p) => {
+      const [s, k] = await Promise.all([stats(p.page).catch(() => null), p.page.evaluate(() => window.xroomTest.e2ee()).catch(() => null)]);
+      const sending = (s?.peers ?? []).map((q) => `  to ${q.tab}: ${JSON.stringify({ sending: q.sending, unsealed: q.unsealed, bypasses: q.bypasses, lock: q.lock })}`);
+      const keys = Object.entries(k?.peers ?? {}).map(([t, q]) => `  keys with ${t}: ${JSON.stringify(q.counters)}`);
+      const lines = (p.log?.console ?? []).filter((l) => l.includes('xroom:')).slice(-25).map((l) => `  ${l}`);
+      return [`${p.name ?? '?'}:`, ...sending, ...keys, ...lines].join('\n');
+    }));
+    throw new Error(`${/** @type {Error} */ (e).message}\n${said.join('\n')}`);
   }
 }
 

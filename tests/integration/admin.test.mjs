@@ -167,6 +167,7 @@ describe('admin API: routes and refusals', () => {
     const live = await ok(d, 'GET', `/api/rooms/${id}`);
     assert.equal(live.id, id);
     assert.equal(live.peers, 1);
+    assert.deepEqual(live.members, [a.id], 'the members, by peer id, to kick by');
     assert.equal(typeof live.created_at, 'number');
     assert.deepEqual(live.config, NULL_CONF);
     a.close();
@@ -175,7 +176,7 @@ describe('admin API: routes and refusals', () => {
     const other = roomId();
     await ok(d, 'PUT', `/api/rooms/${other}`, { body: { max_peers: 3 } });
     const c = await ok(d, 'GET', `/api/rooms/${other}`);
-    assert.deepEqual(c, { id: other, peers: 0, created_at: null, configured: true,
+    assert.deepEqual(c, { id: other, peers: 0, created_at: null, configured: true, members: [],
       config: { ...NULL_CONF, max_peers: 3 } });
     await ok(d, 'DELETE', `/api/rooms/${other}`);
   });
@@ -185,7 +186,7 @@ describe('admin API: routes and refusals', () => {
     const exp = nowS() + 86400;
     const r = await ok(d, 'PUT', `/api/rooms/${id}`,
       { body: { max_peers: 4, locked: true, expires_at: exp, title: 'Weekly sync' } });
-    assert.deepEqual(r, { id, peers: 0, created_at: null, configured: true,
+    assert.deepEqual(r, { id, peers: 0, created_at: null, configured: true, members: [],
       config: { max_peers: 4, locked: true, expires_at: exp, title: 'Weekly sync' } });
     assert.deepEqual((await ok(d, 'GET', `/api/rooms/${id}`)).config, r.config);
     // a PUT is the whole config, not a patch; nulls mean unset
@@ -447,6 +448,7 @@ describe('admin API: effects on the WebSocket', () => {
     const id = roomId();
     const [a, b, c] = [await joinPeer(d, id), await joinPeer(d, id), await joinPeer(d, id)];
     for (const p of [a, b, c]) await p.sync();
+    assert.deepEqual((await ok(d, 'GET', `/api/rooms/${id}`)).members, [a.id, b.id, c.id], 'in join order');
     const r = await ok(d, 'POST', `/api/rooms/${id}/kick`, { body: { peer: b.id } });
     assert.deepEqual(r, { id, kicked: b.id });
     await endsWith(b, 'kicked', 1000);
@@ -455,6 +457,7 @@ describe('admin API: effects on the WebSocket', () => {
       assert.equal(m.id, b.id);
     }
     await relayWorks(a, c);
+    assert.deepEqual((await ok(d, 'GET', `/api/rooms/${id}`)).members, [a.id, c.id]);
     // the id is spent: a second kick finds nobody
     await refused(d, 'POST', `/api/rooms/${id}/kick`, 404, 'unknown-peer', { body: { peer: b.id } });
     // a kick is not a ban (lock the room for that): a new join gets a new id
@@ -620,7 +623,7 @@ describe('admin API: what operators never see', () => {
       await call('GET', '/api/rooms');
 
       const peerIds = new Set([a.id, b.id, c.id]);
-      const ROOM_KEYS = ['configured', 'created_at', 'id', 'peers'];
+      const ROOM_KEYS = ['configured', 'created_at', 'id', 'peers', 'members'];
       for (const { what, r } of answers) {
         const text = `${r.rawHeaders.join('\n')}\n${r.text}`;
         for (const [name, secret] of [['address', ADDR], ['User-Agent', UA], ['UA mark', 'MarkedAgent'],
@@ -636,13 +639,15 @@ describe('admin API: what operators never see', () => {
           assert.ok(keys.every((k) => ROOM_KEYS.includes(k)), `${what}: keys ${keys}`);
           if (room.config) assert.deepEqual(Object.keys(room.config).sort(), Object.keys(NULL_CONF).sort());
           if (room.kicked) assert.ok(peerIds.has(room.kicked));
+          for (const m of room.members ?? []) assert.ok(peerIds.has(m), `${what}: a member that is not one`);
         }
       }
       const list = answers[0].r.json();
       assert.deepEqual(list, [{ id, peers: 3, created_at: list[0].created_at, configured: false }]);
-      // peer ids are not listed anywhere but the kick's own answer
+      // peer ids (random, per connection, known to the room) are listed
+      // only by one room's answer, to kick by, and by the kick's own
       for (const { what, r } of answers) {
-        if (/kick \(200\)/.test(what)) continue;
+        if (/kick \(200\)|^(GET|PUT) \/api\/rooms\/[^/]+ \(200\)/.test(what)) continue;
         for (const p of peerIds) assert.ok(!r.text.includes(p), `${what} lists a peer id`);
       }
       // and the log says nothing of it either

@@ -345,3 +345,29 @@ test('a peer is gone once its connection, up before, has been down GONE_PEER_MS,
   assert.equal(isGone(true, 1000, 1000 + GONE_PEER_MS - 1), false);
   assert.equal(isGone(true, 1000, 1000 + GONE_PEER_MS), true);
 });
+
+test('a sender gets its track only once its transform runs in the worker', async () => {
+  const { Senders } = await import('../../web/js/call/senders.js');
+  const order = [];
+  const waiting = [];
+  const running = () => { order.push('running'); for (const r of waiting) r(); };
+  const guard = {
+    protectSender: (tab, sender, kind) => { order.push(`protect ${kind}`); return true; },
+    transformRunning: () => new Promise((resolve) => { waiting.push(resolve); }),
+    sealedCount: () => 0,
+  };
+  const transceiver = (kind, mid) => ({
+    mid, currentDirection: null, direction: 'recvonly', receiver: { track: { kind } },
+    sender: { track: null, async replaceTrack(t) { order.push(`track ${kind}`); this.track = t; } },
+  });
+  const ts = [transceiver('audio', '0'), transceiver('video', '1')];
+  const local = { track: (kind) => ({ kind, label: `fake ${kind}` }), source: () => 'camera' };
+  const senders = new Senders(B, /** @type {any} */ (guard), /** @type {any} */ (local));
+  const adopted = senders.adopt(/** @type {any} */ ({ getTransceivers: () => ts }), []);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(order, ['protect audio', 'protect video'], 'transforms set, no track yet');
+  assert.deepEqual(ts.map((t) => t.direction), ['sendonly', 'sendonly']);
+  running();
+  await adopted;
+  assert.deepEqual(order.slice(2), ['running', 'track audio', 'track video']);
+});

@@ -63,3 +63,19 @@ test('reactions: only a hand up or down and the listed emoji are taken; a burst 
   r.peerGone('B');
   assert.deepEqual(r.snapshot().hands, []);
 });
+
+test('the dashboard: a room\'s settings in a few words; closing times through the local-time input and back', async () => {
+  const { fromLocalInput, settingsText, toLocalInput } = await import('../../web/js/views/admin-rooms.js');
+  const conf = (c) => ({ id: 'r', peers: 0, created_at: null, configured: true, config: { max_peers: null, locked: false, expires_at: null, title: null, ...c } });
+  assert.equal(settingsText({ id: 'r', peers: 2, created_at: 1, configured: false }), 'defaults');
+  assert.equal(settingsText(conf({})), 'defaults');
+  assert.equal(settingsText(conf({ locked: true, max_peers: 3 })), 'locked, at most 3');
+  assert.match(settingsText(conf({ expires_at: 1893456000 })), /^closes /);
+  // To the minute, as the input shows it, and back.
+  const s = 1893456000 + 17 * 60;
+  assert.match(toLocalInput(s), /^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
+  assert.equal(fromLocalInput(toLocalInput(s)), s);
+  assert.equal(toLocalInput(null), '');
+  assert.equal(fromLocalInput(''), null);
+  assert.equal(fromLocalInput('not a time'), null);
+});

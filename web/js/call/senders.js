@@ -100,6 +100,10 @@ export class Senders {
       if (t.direction !== 'sendonly') t.direction = 'sendonly';
       adopted.push(t);
     }
+    // Each gets its track once its transform runs in the worker: a frame
+    // encoded before that could leave unsealed (seen in Chromium 156: the
+    // first few audio frames of a connection refused by the receiver).
+    await Promise.all(adopted.map((t) => this.guard.transformRunning(t.sender)));
     for (const t of adopted) {
       const track = this.trackFor(/** @type {Kind} */ (t.receiver.track.kind));
       if (t.sender.track !== track) await t.sender.replaceTrack(track);

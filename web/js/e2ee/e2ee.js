@@ -13,9 +13,10 @@
 import { DataSealer, aesKey, deriveRoomKeys, fingerprintOf, newMediaKey, safetyCode } from './crypto.js';
 import { openMediaKey, sealMediaKey } from './identity.js';
 import { Emitter } from '../util/emitter.js';
-import { SUPPORTED_CODECS, payloadTypes } from './frame-crypto.js';
+import { payloadTypes } from './frame-crypto.js';
 import { PREVIOUS_KEY_MS, allAcked, answerWant, lockOf, newPeerKeys, nextKeyId, resendDue } from './keys.js';
 import { SignalCodec } from './signal-codec.js';
+import { Transforms, preferCodecs } from './transforms.js';
 
 /** @typedef {import('../transport/wire.js').Body} Body */
 /** @typedef {import('../transport/wire.js').Message} Message */
@@ -26,8 +27,6 @@ import { SignalCodec } from './signal-codec.js';
 /** A new key is used once every remaining peer has it, or after this anyway. */
 export const REKEY_SWITCH_MS = 2000;
 const STATUS_MS = 1000;
-/** Codecs that wrap or repair others' packets and may be negotiated alongside. */
-const HELPERS = ['video/rtx', 'video/red', 'video/ulpfec'];
 
 /**
  * What the mesh needs from the end-to-end layer.
@@ -46,6 +45,7 @@ const HELPERS = ['video/rtx', 'video/red', 'video/ulpfec'];
  *   sealedCount: (tab: string, kind: 'audio' | 'video') => number,
  *   freshSealedCount: (tab: string, kind: 'audio' | 'video') => Promise<number>,
  *   sendingUnsealed: (tab: string, kinds: ('audio' | 'video')[]) => void,
+ *   transformRunning: (end: RTCRtpSender | RTCRtpReceiver) => Promise<void>,
  * }} Guard
  */
 
@@ -107,8 +107,9 @@ export class E2ee extends Emitter {
     this.data = new DataSealer((t) => this.pairKey(t), this.tab);
     /** media keys from peers that did not open under the pair key */
     this.keysRefused = 0;
-    /** RTCRtpScriptTransform where the browser has it; createEncodedStreams only where it does not. */
-    this.mode = typeof RTCRtpScriptTransform === 'function' ? 'script' : 'streams';
+    /** the worker between our senders and receivers and the network */
+    this.transforms = new Transforms(worker);
+    this.mode = this.transforms.mode;
     /** @type {{id: number, raw: Uint8Array, key: CryptoKey}} */
     this.current = /** @type {never} */ (null);
     /** @type {{id: number, raw: Uint8Array, key: CryptoKey, reason: string} | null} a key being handed out */
@@ -122,8 +123,6 @@ export class E2ee extends Emitter {
     this.history = [];
     /** @type {Map<string, PeerKeys>} by remote tab */
     this.peers = new Map();
-    /** @type {WeakSet<RTCRtpSender | RTCRtpReceiver>} */
-    this.protected = new WeakSet();
     /** @type {(tab: string, body: Body, peerId?: string) => boolean} */
     this.send = () => false;
     /** @type {Record<string, Counters>} */
@@ -237,14 +236,12 @@ export class E2ee extends Emitter {
    * @param {{role: 'encrypt' | 'decrypt', kind: 'audio' | 'video', tab: string}} options
    */
   attach(end, options) {
-    if (this.protected.has(end)) return;
-    if (this.mode === 'script') {
-      end.transform = new RTCRtpScriptTransform(this.worker, options);
-    } else {
-      const { readable, writable } = /** @type {any} */ (end).createEncodedStreams();
-      this.worker.postMessage({ op: 'streams', options, readable, writable }, [readable, writable]);
-    }
-    this.protected.add(end);
+    this.transforms.attach(end, options);
+  }
+
+  /** Resolves once the transform of `end` runs in the worker (transforms.js). @param {RTCRtpSender | RTCRtpReceiver} end */
+  transformRunning(end) {
+    return this.transforms.whenRunning(end);
   }
 
   /** @param {string} tab @returns {PeerKeys} */
@@ -563,26 +560,5 @@ export class E2ee extends Emitter {
     clearTimeout(this.switchTimer);
     for (const p of this.peers.values()) for (const t of p.retire) clearTimeout(t);
     this.worker.terminate();
-  }
-}
-
-/**
- * Limits what `transceiver` may receive to the codecs frame-crypto.js has
- * rules for (VP8 first, VP9, H.264, AV1; Opus) and their helpers, when the
- * browser has them.
- * @param {RTCRtpTransceiver} transceiver
- * @param {'audio' | 'video'} kind
- */
-function preferCodecs(transceiver, kind) {
-  const caps = globalThis.RTCRtpReceiver?.getCapabilities?.(kind)?.codecs ?? [];
-  const rank = (/** @type {RTCRtpCodec} */ c) => SUPPORTED_CODECS.indexOf(c.mimeType.toLowerCase());
-  // In the order of SUPPORTED_CODECS (VP8 first); sort() keeps each codec's profiles in order.
-  const main = caps.filter((c) => rank(c) >= 0).sort((a, b) => rank(a) - rank(b));
-  if (main.length === 0 || !transceiver.setCodecPreferences) return;
-  const helpers = caps.filter((c) => HELPERS.includes(c.mimeType.toLowerCase()));
-  try {
-    transceiver.setCodecPreferences([...main, ...helpers]);
-  } catch (e) {
-    console.warn('xroom: codec preferences not set', e);
   }
 }

@@ -13,7 +13,7 @@
 import { IvSource, codecOf, parseSealed, sealFor } from './frame-crypto.js';
 
 /** @typedef {import('./frame-crypto.js').Kind} Kind */
-/** @typedef {{role: 'encrypt' | 'decrypt', kind: Kind, tab: string}} TransformOptions */
+/** @typedef {{role: 'encrypt' | 'decrypt', kind: Kind, tab: string, id: number}} TransformOptions */
 /**
  * Per remote tab and kind: frames we sealed for it, frames from it opened;
  * frames from it refused because they did not authenticate (in all, and
@@ -151,6 +151,8 @@ function pipe(readable, writable, opt) {
     .pipeThrough(new TransformStream({ transform: (frame, out) => fn(frame, out, opt) }))
     .pipeTo(writable)
     .catch((/** @type {unknown} */ e) => console.warn('xroom: frame transform ended', e));
+  // Frames now pass through us: the page may give the sender its track.
+  scope.postMessage({ op: 'attached', id: opt.id });
 }
 
 scope.onrtctransform = (/** @type {{transformer: {readable: ReadableStream, writable: WritableStream, options: TransformOptions}}} */ ev) => {
