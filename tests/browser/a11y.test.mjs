@@ -29,6 +29,13 @@ const CONFIG = {
 
 let browser;
 before(async () => { browser = await launch(); });
+
+/** Presses a call control, from the More panel when the bar is narrow (views/more-menu.js). */
+async function control(page, name) {
+  const b = page.getByRole('button', { name, exact: true });
+  if (!await b.isVisible() && await page.getByRole('button', { name: 'More' }).isVisible()) await page.getByRole('button', { name: 'More' }).click();
+  await b.click();
+}
 after(async () => { await browser?.close(); });
 
 /**
@@ -111,6 +118,12 @@ for (const [size, viewport] of Object.entries(SIZES)) for (const colorScheme of 
       await a.page.getByRole('button', { name: 'Join', exact: true }).click();
       await a.page.getByRole('region', { name: 'You\'re the only one here' }).waitFor();
       await scan('call alone', a.page);
+      if (await a.page.getByRole('button', { name: 'More' }).isVisible()) {
+        await a.page.getByRole('button', { name: 'More' }).click();
+        await a.page.getByRole('group', { name: 'More controls' }).waitFor();
+        await scan('the More panel', a.page);
+        await a.page.keyboard.press('Escape');
+      }
       const b = await joinPage(browser, suite.daemon, link, { name: 'Ben', viewport, context: { colorScheme } });
       pages.push(b);
       await waitFor(async () => (await a.page.locator('.tile').count()) === 2, { what: 'two tiles' });
@@ -119,7 +132,7 @@ for (const [size, viewport] of Object.entries(SIZES)) for (const colorScheme of 
       await scan('call of two, chat open', a.page);
       await a.page.getByRole('button', { name: 'Close chat' }).click();
       // A plugin: its consent dialog, its panel, the notice the other gets.
-      await a.page.getByRole('button', { name: 'Plugins', exact: true }).click();
+      await control(a.page, 'Plugins');
       await a.page.getByRole('dialog', { name: 'Plugins' }).getByRole('button', { name: /^(Start|Run) Poll/ }).click();
       const consent = a.page.getByRole('dialog', { name: 'Run Poll?' });
       await consent.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
@@ -135,7 +148,7 @@ for (const [size, viewport] of Object.entries(SIZES)) for (const colorScheme of 
       await a.page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
       await scan('shortcuts dialog', a.page);
       await a.page.keyboard.press('Escape');
-      await a.page.getByRole('button', { name: 'Reactions and raise hand' }).click();
+      await control(a.page, 'Reactions and raise hand');
       await a.page.getByRole('button', { name: 'Raise hand', exact: true }).waitFor();
       await scan('reactions menu', a.page);
       await a.page.keyboard.press('Escape');
@@ -147,7 +160,7 @@ for (const [size, viewport] of Object.entries(SIZES)) for (const colorScheme of 
       await a.page.getByRole('dialog', { name: 'People in the call' }).waitFor();
       await scan('people dialog', a.page);
       await a.page.keyboard.press('Escape');
-      await a.page.getByRole('button', { name: 'Plugins', exact: true }).click();
+      await control(a.page, 'Plugins');
       await a.page.getByRole('dialog', { name: 'Plugins' }).waitFor();
       await scan('plugins dialog', a.page);
       await a.page.keyboard.press('Escape');

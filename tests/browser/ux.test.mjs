@@ -235,3 +235,52 @@ describe('the reconnect countdown', () => {
     await a.page.locator('#banner').waitFor({ state: 'hidden' });
   });
 });
+
+describe('one row of controls', () => {
+  const suite = daemonForSuite();
+
+  test('on a phone the secondary controls wait under More, named; wide again, all in the bar; with chat open at 1280×800, one row', async () => {
+    const a = await suite.join(browser, roomLink(), { name: 'Ada', viewport: { width: 390, height: 844 } });
+    const p = a.page;
+    const row = () => p.evaluate(() => {
+      const shown = [...document.querySelectorAll('#call-controls > button')].filter((b) => b.getClientRects().length > 0);
+      return { names: shown.map((b) => b.getAttribute('aria-label')), rows: new Set(shown.map((b) => Math.round(b.getBoundingClientRect().top))).size };
+    });
+    await waitFor(async () => (await row()).names.includes('More'), { what: 'More on a phone' });
+    let r = await row();
+    assert.deepEqual(r.names, ['Microphone', 'Camera', 'Chat', 'More', 'Leave']);
+    assert.equal(r.rows, 1, 'one row');
+    await p.getByRole('button', { name: 'More' }).click();
+    const panel = p.getByRole('group', { name: 'More controls' });
+    await panel.waitFor();
+    const named = await panel.getByRole('button').evaluateAll((bs) => bs.map((b) => [b.getAttribute('aria-label'), getComputedStyle(b, '::after').content]));
+    assert.deepEqual(named.map(([n]) => n), ['Share screen', 'Hide my address', 'Copy link', 'Your card', 'Send a file', 'Plugins', 'Reactions and raise hand']);
+    for (const [n, shown] of named) assert.equal(shown, `"${n}"`, `${n}: its name written out`);
+    for (const b of await panel.getByRole('button').all()) {
+      const bb = await b.boundingBox();
+      assert.ok(bb && bb.x >= 0 && bb.x + bb.width <= 390 && bb.y >= 0, 'inside the screen');
+    }
+    await panel.getByRole('button', { name: 'Plugins' }).click();
+    await p.getByRole('dialog', { name: 'Plugins' }).waitFor();
+    assert.equal(await panel.isVisible(), false, 'a control used closes the panel');
+    await p.keyboard.press('Escape');
+    // Escape closes the panel too, and gives the focus back to More.
+    await p.getByRole('button', { name: 'More' }).click();
+    await panel.waitFor();
+    await p.keyboard.press('Escape');
+    await panel.waitFor({ state: 'hidden' });
+    assert.equal(await p.evaluate(() => document.activeElement?.id), 'btn-more');
+    // Wide again: every control back in the bar, in one row.
+    await p.setViewportSize({ width: 1280, height: 800 });
+    await waitFor(async () => !(await row()).names.includes('More'), { what: 'the bar wide again' });
+    r = await row();
+    assert.equal(r.names.length, 11);
+    assert.equal(r.rows, 1);
+    await p.getByRole('button', { name: 'Chat' }).click();
+    await p.getByRole('textbox', { name: 'Message' }).waitFor();
+    r = await row();
+    assert.equal(r.rows, 1, 'with chat open');
+    assert.ok(!r.names.includes('More'), 'a 1280×800 window with chat open holds the whole bar');
+    assert.deepEqual(a.log.errors, []);
+  });
+});

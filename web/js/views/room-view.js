@@ -10,6 +10,7 @@ import { byId as $ } from './dom.js';
 import { MESSAGES } from './messages.js';
 import { TileGrid, initials } from './tiles.js';
 import { InviteView } from './invite.js';
+import { MoreMenu } from './more-menu.js';
 import { REACTIONS } from '../features/reactions.js';
 import { SHORTCUTS, actionOf } from './shortcuts.js';
 import { loadShortcutsOn, saveShortcutsOn } from '../util/prefs.js';
@@ -91,6 +92,8 @@ export class RoomView extends Emitter {
     this.tiles = new TileGrid(this.el.grid, this.el.callCount, (text) => this.announce(text));
     /** The room's link, on the pre-join screen and over the call while alone. */
     this.invite = new InviteView([$('prejoin-invite'), this.el.aloneInvite], /** @type {HTMLTemplateElement} */ ($('invite-row')), this);
+    /** the bar's secondary controls in a panel when the bar is narrow */
+    this.more = new MoreMenu($('call-controls'), $('more-panel'), /** @type {HTMLButtonElement} */ ($('btn-more')));
     /** Single-key shortcuts (shortcuts.js), on unless switched off in this browser. */
     this.keysOn = loadShortcutsOn();
     this.bind();
