@@ -284,3 +284,30 @@ describe('one row of controls', () => {
     assert.deepEqual(a.log.errors, []);
   });
 });
+
+describe('the card dialog fits', () => {
+  const suite = daemonForSuite();
+
+  for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+    test(`at ${viewport.width}×${viewport.height}: Save and Cancel in sight without scrolling, and still after scrolling the dialog`, async () => {
+      const p = await openPage(browser, suite.daemon, '/', { viewport });
+      suite.pages.push(p);
+      await p.page.getByRole('button', { name: 'Edit your card' }).click();
+      const dlg = p.page.getByRole('dialog', { name: 'Your card' });
+      await dlg.waitFor();
+      const inSight = async (what) => {
+        for (const name of ['Save', 'Cancel']) {
+          const bb = await dlg.getByRole('button', { name, exact: true }).boundingBox();
+          assert.ok(bb && bb.y >= 0 && bb.y + bb.height <= viewport.height && bb.x >= 0 && bb.x + bb.width <= viewport.width,
+            `${name} ${what}: ${JSON.stringify(bb)}`);
+        }
+      };
+      await inSight('as it opens');
+      await dlg.evaluate((d) => { d.scrollTop = d.scrollHeight; });
+      await inSight('scrolled to the end');
+      await dlg.getByRole('textbox', { name: /^Display name/ }).fill('Ada');
+      await dlg.getByRole('button', { name: 'Save', exact: true }).click();
+      await dlg.waitFor({ state: 'hidden' });
+    });
+  }
+});
