@@ -311,3 +311,33 @@ describe('the card dialog fits', () => {
     });
   }
 });
+
+describe('a call of two on a phone', () => {
+  const suite = daemonForSuite();
+
+  test('the other person takes the screen; your own view is a small picture in the corner; with a third, tiles are equal again', async () => {
+    const viewport = { width: 390, height: 844 };
+    const link = roomLink();
+    const a = await suite.join(browser, link, { name: 'Ada', viewport });
+    const b = await suite.join(browser, link, { name: 'Ben', viewport });
+    const tB = await tab(b.page);
+    const sizes = () => a.page.evaluate((t) => {
+      const r = (el) => el.getBoundingClientRect();
+      const grid = r(document.getElementById('grid'));
+      const self = r(document.querySelector('.tile[data-self]'));
+      const other = [...document.querySelectorAll('.tile:not([data-self])')].map(r);
+      const ben = r(document.querySelector(`.tile[data-tab="${t}"]`));
+      return { grid: { right: grid.right, bottom: grid.bottom }, self: { w: self.width, right: self.right, bottom: self.bottom }, ben: ben.width, others: other.map((o) => o.width) };
+    }, tB);
+    await waitFor(async () => (await a.page.locator('.tile').count()) === 2, { what: 'two tiles' });
+    const two = await sizes();
+    assert.ok(two.self.w < two.ben * 0.45, `a small self view (${JSON.stringify(two)})`);
+    assert.ok(two.ben > viewport.width * 0.9, 'Ben takes the width');
+    assert.ok(two.self.right <= two.grid.right && two.grid.right - two.self.right < 24 && two.grid.bottom - two.self.bottom < 24, 'in the bottom corner');
+    const c = await suite.join(browser, link, { name: 'Cy', viewport });
+    await waitFor(async () => (await a.page.locator('.tile').count()) === 3, { what: 'three tiles' });
+    const three = await sizes();
+    assert.ok(three.others.every((w) => Math.abs(w - three.self.w) < 2), `equal tiles with three (${JSON.stringify(three)})`);
+    assert.ok(c);
+  });
+});
