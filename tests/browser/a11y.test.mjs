@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { daemonForSuite, joinPage, launch, openPage, roomLink, waitFor } from './util.mjs';
+import { daemonForSuite, joinPage, launch, openPage, pressControl, roomLink, waitFor } from './util.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -30,12 +30,6 @@ const CONFIG = {
 let browser;
 before(async () => { browser = await launch(); });
 
-/** Presses a call control, from the More panel when the bar is narrow (views/more-menu.js). */
-async function control(page, name) {
-  const b = page.getByRole('button', { name, exact: true });
-  if (!await b.isVisible() && await page.getByRole('button', { name: 'More' }).isVisible()) await page.getByRole('button', { name: 'More' }).click();
-  await b.click();
-}
 after(async () => { await browser?.close(); });
 
 /**
@@ -132,7 +126,7 @@ for (const [size, viewport] of Object.entries(SIZES)) for (const colorScheme of 
       await scan('call of two, chat open', a.page);
       await a.page.getByRole('button', { name: 'Close chat' }).click();
       // A plugin: its consent dialog, its panel, the notice the other gets.
-      await control(a.page, 'Plugins');
+      await pressControl(a.page, 'Plugins');
       await a.page.getByRole('dialog', { name: 'Plugins' }).getByRole('button', { name: /^(Start|Run) Poll/ }).click();
       const consent = a.page.getByRole('dialog', { name: 'Run Poll?' });
       await consent.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
@@ -148,7 +142,7 @@ for (const [size, viewport] of Object.entries(SIZES)) for (const colorScheme of 
       await a.page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
       await scan('shortcuts dialog', a.page);
       await a.page.keyboard.press('Escape');
-      await control(a.page, 'Reactions and raise hand');
+      await pressControl(a.page, 'Reactions and raise hand');
       await a.page.getByRole('button', { name: 'Raise hand', exact: true }).waitFor();
       await scan('reactions menu', a.page);
       await a.page.keyboard.press('Escape');
@@ -160,7 +154,7 @@ for (const [size, viewport] of Object.entries(SIZES)) for (const colorScheme of 
       await a.page.getByRole('dialog', { name: 'People in the call' }).waitFor();
       await scan('people dialog', a.page);
       await a.page.keyboard.press('Escape');
-      await control(a.page, 'Plugins');
+      await pressControl(a.page, 'Plugins');
       await a.page.getByRole('dialog', { name: 'Plugins' }).waitFor();
       await scan('plugins dialog', a.page);
       await a.page.keyboard.press('Escape');

@@ -11,7 +11,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { channelsOpen, daemonForSuite, joinPage, launch, roomLink, startDaemon, waitFor, waitMediaFlowing, PATIENCE } from './util.mjs';
+import { channelsOpen, daemonForSuite, joinPage, launch, pressControl, roomLink, startDaemon, waitFor, waitMediaFlowing, PATIENCE } from './util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let browser;
@@ -22,7 +22,7 @@ const pluginsOf = (page) => page.evaluate(() => window.xroomTest.plugins());
 
 /** Opens the Plugins dialog, starts `name`, reads the consent dialog, runs it. */
 async function startPlugin(page, name) {
-  await page.getByRole('button', { name: 'Plugins', exact: true }).click();
+  await pressControl(page, 'Plugins');
   const list = page.getByRole('dialog', { name: 'Plugins' });
   await list.getByRole('button', { name: new RegExp(`^(Start|Run) ${name}`) }).click();
   return consent(page, name);
@@ -172,7 +172,7 @@ describe('a hostile plugin', () => {
     let release;
     const held = new Promise((r) => { release = r; });
     await a.page.route('**/plugins/hostile/PRIVACY.md', async (route) => { await held; await route.continue(); });
-    await a.page.getByRole('button', { name: 'Plugins', exact: true }).click();
+    await pressControl(a.page, 'Plugins');
     await a.page.getByRole('dialog', { name: 'Plugins' }).getByRole('button', { name: /^(Start|Run) Hostile test plugin/ }).click();
     const ask = a.page.getByRole('dialog', { name: 'Run Hostile test plugin?' });
     await ask.getByText('Loading…').waitFor();

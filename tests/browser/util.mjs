@@ -204,6 +204,18 @@ export async function joinPage(browser, daemon, path, opts = {}) {
 }
 
 /**
+ * Presses a call control by its name, from the More panel when the bar is
+ * too narrow to hold it (web/js/views/more-menu.js: a phone, or a panel
+ * open beside the call).
+ */
+export async function pressControl(page, name) {
+  const b = page.getByRole('button', { name, exact: true });
+  const more = page.getByRole('button', { name: 'More', exact: true });
+  if (!await b.isVisible() && await more.isVisible()) await more.click();
+  await b.click({ timeout: PATIENCE });
+}
+
+/**
  * A call: one page per name joins `path`, one after the other (each with
  * `opts`), and media flows between all. Resolves to the pages.
  */
