@@ -51,7 +51,11 @@ describe('invite, notices, shortcuts, names', () => {
     await waitFor(async () => (await a.page.locator('.tile[data-lock="secure"]').count()) === 1, { what: 'Ben\'s lock green' });
     await a.page.getByRole('button', { name: 'People' }).click();
     const people = a.page.getByRole('dialog', { name: 'People in the call' });
-    const items = await people.getByRole('listitem').allTextContents();
+    // The route is read from the connection's stats, which may come a poll after the lock.
+    const items = await waitFor(async () => {
+      const l = await people.getByRole('listitem').allTextContents();
+      return /Connected directly/.test(l[1] ?? '') ? l : (() => { throw new Error(JSON.stringify(l)); })();
+    }, { what: 'Ben connected directly, in the list' });
     assert.equal(items.length, 2);
     assert.match(items[0], /^Ada \(you\)$/);
     assert.match(items[1], /^Ben — Connected directly, browser to browser · encrypted · safety code \d{5}( \d{5}){4}$/);

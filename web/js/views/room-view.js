@@ -221,12 +221,29 @@ export class RoomView extends Emitter {
     d.showModal();
   }
 
-  /** Who is in the call: everyone with a tile, and who was let in but has not connected. */
+  /**
+   * Who is in the call: everyone with a tile, and who was let in but has
+   * not connected. Kept up to date while open (a connection that comes up,
+   * a lock that turns green).
+   */
   showPeople() {
     const d = this.el.peopleDialog;
+    this.renderPeople();
+    if (d.open) return;
+    d.showModal();
+    const timer = setInterval(() => { if (d.open) this.renderPeople(); }, 1000);
+    d.addEventListener('close', () => clearInterval(timer), { once: true });
+  }
+
+  /** The People dialog's list, redrawn only when what it says changed. */
+  renderPeople() {
     const list = $('people-list');
+    const people = this.tiles.people();
+    const said = JSON.stringify([people, this.el.callRoster.hidden ? '' : this.el.callRoster.textContent]);
+    if (list.dataset.said === said) return;
+    list.dataset.said = said;
     list.replaceChildren();
-    for (const p of this.tiles.people()) {
+    for (const p of people) {
       const li = document.createElement('li');
       const name = document.createElement('strong');
       name.textContent = p.name;
@@ -244,7 +261,6 @@ export class RoomView extends Emitter {
     roster.textContent = this.el.callRoster.hidden ? '' : this.el.callRoster.textContent.replace(/^· /, '') +
       '. They were let in with the link but have no connection with you: if you did not expect that, share a new link.';
     roster.hidden = !roster.textContent;
-    if (!d.open) d.showModal();
   }
 
   /** Whether we are alone in the call: then the invite shows over it. @param {boolean} alone */
