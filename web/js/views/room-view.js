@@ -94,6 +94,8 @@ export class RoomView extends Emitter {
     this.invite = new InviteView([$('prejoin-invite'), this.el.aloneInvite], /** @type {HTMLTemplateElement} */ ($('invite-row')), this);
     /** the bar's secondary controls in a panel when the bar is narrow */
     this.more = new MoreMenu($('call-controls'), $('more-panel'), /** @type {HTMLButtonElement} */ ($('btn-more')));
+    /** what the People list says now (it is redrawn only when that changes) */
+    this.peopleSaid = '';
     /** Single-key shortcuts (shortcuts.js), on unless switched off in this browser. */
     this.keysOn = loadShortcutsOn();
     this.bind();
@@ -240,8 +242,8 @@ export class RoomView extends Emitter {
     const list = $('people-list');
     const people = this.tiles.people();
     const said = JSON.stringify([people, this.el.callRoster.hidden ? '' : this.el.callRoster.textContent]);
-    if (list.dataset.said === said) return;
-    list.dataset.said = said;
+    if (this.peopleSaid === said) return;
+    this.peopleSaid = said;
     list.replaceChildren();
     for (const p of people) {
       const li = document.createElement('li');
