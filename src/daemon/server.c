@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "xroom/config/config.h"
+#include "xroom/daemon/loop.h"
 #include "xroom/daemon/server.h"
 #include "xroom/daemon/setup.h"
 #include "xroom/features/admin.h"
@@ -314,6 +315,7 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 		  const struct xr_overrides *ov)
 {
 	struct lws_context_creation_info info;
+	struct xr_loop loop = { 0 };
 	struct xr_server *s = calloc(1, sizeof(*s));
 	struct xr_hub_limits lim;
 	struct xr_hub_ops ops;
@@ -423,7 +425,12 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 				       SSL_OP_CIPHER_SERVER_PREFERENCE;
 		info.alpn = "http/1.1"; /* no h2: WebSockets ride HTTP/1.1 */
 	}
+	xr_loop_prepare(&loop, &info);
 	s->ctx = lws_create_context(&info);
+	if (!s->ctx && loop.ev) {
+		xr_loop_fallback(&loop, &info);
+		s->ctx = lws_create_context(&info);
+	}
 	if (!s->ctx) {
 		xr_error("cannot listen on %s:%u (in use, or not an address of "
 			 "this machine?)", s->cfg.listen_host, s->cfg.listen_port);
@@ -443,14 +450,14 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 
 	lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, TICK_US);
 	xr_info("xroomd %s listening on %s://%s%s%s:%u/ (web root %s, state %s, "
-		"up to %u connections)", XROOM_VERSION, s->tls ? "https" : "http",
+		"up to %u connections, %s)", XROOM_VERSION, s->tls ? "https" : "http",
 		strchr(s->cfg.listen_host, ':') ? "[" : "", s->cfg.listen_host,
 		strchr(s->cfg.listen_host, ':') ? "]" : "", s->port, s->web_root,
-		s->state_dir, s->hub->lim.max_connections);
+		s->state_dir, s->hub->lim.max_connections, xr_loop_name(&loop));
 
 	while (!s->ws.stopping || (s->hub->nconns &&
 				   xr_clock_ms() < s->stop_deadline_ms)) {
-		if (lws_service(s->ctx, 0) < 0)
+		if (xr_loop_turn(&loop, s->ctx) < 0)
 			break;
 		if (got_term || got_hup)
 			on_wake(s);
@@ -461,6 +468,7 @@ int xr_server_run(struct xr_config *cfg, const char *config_path,
 	lws_sul_cancel(&s->tick);
 	signal_ctx = NULL;
 	lws_context_destroy(s->ctx);
+	xr_loop_close(&loop);
 	experiments_tick(s, true);
 	xr_info("stopped");
 	code = 0;

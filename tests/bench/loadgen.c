@@ -14,6 +14,12 @@
  * Every relayed message carries its send time and sender; the receiver
  * checks the sender's per-pair sequence, so loss, duplication and
  * misrouting are counted too (the soak uses that).
+ *
+ * --proto peerjs drives a PeerJS server (npm `peer`) with the same
+ * workload, for the comparison in docs/performance.md: each connection
+ * opens /peerjs?key=peerjs&id=..&token=.. with its own id, counts as
+ * joined on {"type":"OPEN"}, and sends {"type":"OFFER","dst":..,
+ * "payload":{..}}; a "room" is then only the set of ids a peer sends to.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,7 +59,8 @@ static struct {
 	int capacity;
 	int verbose;
 	double hold;
-} opt = { "127.0.0.1", 8080, 100, 8, 4, 250, 0, 8, 0, 2, 10, 0, 0, 0, 0 };
+	int peerjs;
+} opt = { "127.0.0.1", 8080, 100, 8, 4, 250, 0, 8, 0, 2, 10, 0, 0, 0, 0, 0 };
 
 static struct lws_context *ctx;
 static struct conn *conns;
@@ -79,11 +86,17 @@ static int rel(const struct conn *c) { return c->idx - c->room * opt.peers; }
 static void start_connect(int i)
 {
 	struct lws_client_connect_info ci;
-	char path[64], iface[32];
+	char path[96], iface[32];
 	struct conn *c = &conns[i];
 
 	memset(&ci, 0, sizeof(ci));
-	snprintf(path, sizeof(path), "/ws/bench-%d", c->room);
+	if (opt.peerjs) {
+		snprintf(c->id, sizeof(c->id), "b%d", i);
+		snprintf(path, sizeof(path), "/peerjs?key=peerjs&id=%s&token=t%d",
+			 c->id, i);
+	} else {
+		snprintf(path, sizeof(path), "/ws/bench-%d", c->room);
+	}
 	snprintf(iface, sizeof(iface), "127.0.0.%d", 1 + i % opt.sources);
 	ci.context = ctx;
 	ci.address = opt.host;
@@ -121,6 +134,9 @@ static int send_one(struct conn *c)
 	if (!room[t].joined)
 		return 0;
 	len = snprintf((char *)p, MAX_SIZE + 256,
+		       opt.peerjs ?
+		       "{\"type\":\"OFFER\",\"dst\":\"%s\",\"payload\":{\"t\":%lld,"
+		       "\"s\":%d,\"q\":%u,\"p\":\"" :
 		       "{\"type\":\"signal\",\"to\":\"%s\",\"data\":{\"t\":%lld,"
 		       "\"s\":%d,\"q\":%u,\"p\":\"",
 		       room[t].id, (long long)now_us(), c->idx,
@@ -180,6 +196,29 @@ static void on_signal(struct conn *c, const char *in, size_t len)
 }
 
 static int all_settled(void);
+static void connect_more(void);
+
+static void on_joined(struct conn *c)
+{
+	c->joined = 1;
+	njoined++;
+	connecting--;
+	connect_more();
+}
+
+static void on_peerjs(struct conn *c, const char *in, size_t len)
+{
+	if (len > 20 && !memcmp(in, "{\"type\":\"OFFER\"", 15))
+		on_signal(c, in, len);
+	else if (len >= 15 && !memcmp(in, "{\"type\":\"OPEN\"", 14))
+		on_joined(c);
+	else if (len > 16 && (!memcmp(in, "{\"type\":\"ERROR\"", 15) ||
+			      !memcmp(in, "{\"type\":\"ID-TAKEN\"", 18))) {
+		errors_seen++;
+		if (opt.verbose)
+			fprintf(stderr, "error: %.*s\n", (int)len, in);
+	}
+}
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len)
@@ -199,12 +238,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED: {
 		unsigned char buf[LWS_PRE + 32];
+		if (opt.peerjs)
+			break; /* the server speaks first: OPEN */
 		memcpy(buf + LWS_PRE, "{\"type\":\"join\"}", 15);
 		lws_write(wsi, buf + LWS_PRE, 15, LWS_WRITE_TEXT);
 		break;
 	}
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (len > 20 && !memcmp(in, "{\"type\":\"signal\"", 16)) {
+		if (opt.peerjs) {
+			on_peerjs(c, in, len);
+		} else if (len > 20 && !memcmp(in, "{\"type\":\"signal\"", 16)) {
 			on_signal(c, in, len);
 		} else if (len > 20 && !memcmp(in, "{\"type\":\"welcome\"", 17)) {
 			const char *id = memmem(in, len, "\"id\":\"", 6);
@@ -212,10 +255,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 				memcpy(c->id, id + 6, 16);
 				c->id[16] = '\0';
 			}
-			c->joined = 1;
-			njoined++;
-			connecting--;
-			connect_more();
+			on_joined(c);
 		} else if (len > 16 && !memcmp(in, "{\"type\":\"error\"", 15)) {
 			errors_seen++;
 			if (opt.verbose)
@@ -314,7 +354,8 @@ static double pct(double q)
 	return HIST_US;
 }
 
-/* One HTTP GET /healthz on a fresh socket: milliseconds, or -1. */
+/* One HTTP GET /healthz (a PeerJS server: GET /, its banner) on a fresh
+ * socket: milliseconds, or -1. */
 static double healthz_ms(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
@@ -329,8 +370,9 @@ static double healthz_ms(void)
 		close(fd);
 		return -1;
 	}
-	n = snprintf(req, sizeof(req), "GET /healthz HTTP/1.1\r\nHost: %s\r\n"
-		     "Connection: close\r\n\r\n", opt.host);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+		     "Connection: close\r\n\r\n", opt.peerjs ? "/" : "/healthz",
+		     opt.host);
 	if (write(fd, req, (size_t)n) != n) {
 		close(fd);
 		return -1;
@@ -387,6 +429,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: loadgen --port P [--host 127.0.0.1] [--pid DAEMON_PID]\n"
+		"               [--proto xroom|peerjs]\n"
 		"  relay:    [--rooms 100] [--peers 8] [--window 4] [--size 250]\n"
 		"            [--rate 0 (closed loop)] [--warmup 2] [--duration 10]\n"
 		"  capacity: --idle N [--peers 8] [--sources 8]\n");
@@ -402,6 +445,7 @@ int main(int argc, char **argv)
 		{ "duration", 1, NULL, 'd' }, { "pid", 1, NULL, 'P' },
 		{ "idle", 1, NULL, 'i' }, { "sources", 1, NULL, 'S' },
 		{ "verbose", 0, NULL, 'v' }, { "hold", 1, NULL, 'H' },
+		{ "proto", 1, NULL, 'X' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lws_context_creation_info info;
@@ -426,6 +470,13 @@ int main(int argc, char **argv)
 		case 'S': opt.sources = atoi(optarg); break;
 		case 'v': opt.verbose = 1; break;
 		case 'H': opt.hold = atof(optarg); break;
+		case 'X':
+			if (strcmp(optarg, "xroom") && strcmp(optarg, "peerjs")) {
+				usage();
+				return 2;
+			}
+			opt.peerjs = !strcmp(optarg, "peerjs");
+			break;
 		default: usage(); return 2;
 		}
 	}
@@ -489,12 +540,12 @@ int main(int argc, char **argv)
 			nhz++;
 			service_until(now_us() + (t_end - now_us()) / (21 - nhz), NULL);
 		}
-		printf("{\"mode\":\"capacity\",\"requested\":%d,\"joined\":%d,"
+		printf("{\"mode\":\"capacity\",\"proto\":\"%s\",\"requested\":%d,\"joined\":%d,"
 		       "\"failed\":%d,\"errors\":%llu,\"daemon_rss_kb_before\":%ld,"
 		       "\"daemon_rss_kb_after\":%ld,\"rss_bytes_per_conn\":%.0f,"
 		       "\"healthz_ms_mean\":%.2f,\"healthz_ms_worst\":%.2f,"
 		       "\"healthz_samples\":%d}\n",
-		       nconns, njoined, nclosed, (unsigned long long)errors_seen,
+		       opt.peerjs ? "peerjs" : "xroom", nconns, njoined, nclosed, (unsigned long long)errors_seen,
 		       rss0, rss1, njoined ? (rss1 - rss0) * 1024.0 / njoined : 0,
 		       nhz ? sum / nhz : -1, worst, nhz);
 		goto out;
@@ -522,14 +573,14 @@ int main(int argc, char **argv)
 	gcpu1 = own_cpu_s();
 	rss1 = opt.pid ? rss_kb(opt.pid) : -1;
 	secs = (double)(t_measure_end - t_measure_start) / 1e6;
-	printf("{\"mode\":\"relay\",\"rooms\":%d,\"peers\":%d,\"window\":%d,"
+	printf("{\"mode\":\"relay\",\"proto\":\"%s\",\"rooms\":%d,\"peers\":%d,\"window\":%d,"
 	       "\"size\":%d,\"rate_target\":%d,\"seconds\":%.2f,"
 	       "\"relayed_per_s\":%.0f,\"sent_per_s\":%.0f,\"p50_us\":%.0f,"
 	       "\"p99_us\":%.0f,\"p999_us\":%.0f,\"lost\":%llu,"
 	       "\"dup_or_reordered\":%llu,\"misrouted\":%llu,\"errors\":%llu,"
 	       "\"daemon_rss_kb\":%ld,\"daemon_cpu_pct\":%.1f,"
 	       "\"gen_cpu_pct\":%.1f,\"failed_conns\":%d}\n",
-	       opt.rooms, opt.peers, opt.window, opt.size, opt.rate, secs,
+	       opt.peerjs ? "peerjs" : "xroom", opt.rooms, opt.peers, opt.window, opt.size, opt.rate, secs,
 	       received / secs, sent / secs, pct(0.5), pct(0.99), pct(0.999),
 	       (unsigned long long)lost, (unsigned long long)dup_or_reorder,
 	       (unsigned long long)misrouted, (unsigned long long)errors_seen,

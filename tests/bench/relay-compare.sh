@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# relay-compare.sh: the same relay workload against two xroomd binaries,
-# runs alternating (A, B, A, B, ...) so that both see the same machine in
-# the same session. Each run starts a fresh daemon on loopback with the
+# relay-compare.sh: the same relay workload against two servers, runs
+# alternating (A, B, A, B, ...) so that both see the same machine in the
+# same session. A server is an xroomd binary, or the word `peerjs` for the
+# PeerJS server (tests/bench/peerjs-server.mjs; needs `npm ci` in tests/),
+# driven with the same workload in its own protocol. Each run starts a fresh daemon on loopback with the
 # benchmark config of docs/performance.md, pins it to core 0 and the load
 # generator to core 1 where taskset exists, and prints one line per run,
 # then each side's median relayed/s and p99.
-#   usage: tests/bench/relay-compare.sh XROOMD_A XROOMD_B [RUNS] [-- LOADGEN ARGS]
+#   usage: tests/bench/relay-compare.sh XROOMD_A|peerjs XROOMD_B|peerjs [RUNS] [-- LOADGEN ARGS]
 #   default workload: 50 rooms x 4 peers, 8 in flight each, 250 B,
 #   2 s warm-up, 10 s measured; RUNS defaults to 3 per side.
 #   (build/ must be built with the tests: build/tests/loadgen)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ $# -ge 2 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
 a=$1 b=$2; shift 2
 runs=3
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then runs=$1; shift; fi
@@ -30,17 +32,23 @@ JSON
 # become the daemon's own (for kill and for the generator's CPU reading).
 pin() { if command -v taskset >/dev/null; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
 
-one() { # $1 label, $2 binary
+one() { # $1 label, $2 binary or "peerjs"
+  local proto=xroom probe=/healthz
   rm -rf "$dir/state"
-  pin 0 "$2" --config "$dir/config.json" --listen 127.0.0.1:$port \
-    --state-dir "$dir/state" --log-level warn &
+  if [ "$2" = peerjs ]; then
+    proto=peerjs probe=/
+    pin 0 node tests/bench/peerjs-server.mjs $port >/dev/null &
+  else
+    pin 0 "$2" --config "$dir/config.json" --listen 127.0.0.1:$port \
+      --state-dir "$dir/state" --log-level warn &
+  fi
   pid=$!
-  for _ in $(seq 50); do
-    curl -s -o /dev/null http://127.0.0.1:$port/healthz && break
+  for _ in $(seq 100); do
+    curl -s -o /dev/null http://127.0.0.1:$port$probe && break
     sleep 0.1
   done
   local out
-  out=$( (pin 1 "$loadgen" --port $port --pid "$pid" "${load[@]}") 2>/dev/null | tail -1)
+  out=$( (pin 1 "$loadgen" --port $port --pid "$pid" --proto $proto "${load[@]}") 2>/dev/null | tail -1)
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
   echo "$1 $out"
   echo "$1 $out" >>"$dir/all"
@@ -62,5 +70,8 @@ const med = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.flo
 for (const k of Object.keys(side).sort()) {
   const r = side[k];
   const pick = (f) => med(r.map(f).filter((v) => typeof v === "number"));
-  console.log(`${k} (${k === "A" ? process.argv[2] : process.argv[3]}): median ${Math.round(pick((x) => x.relayed_per_s))} relayed/s, p99 ${pick((x) => x.p99_us)} µs over ${r.length} runs`);
+  const what = r[0].mode === "capacity"
+    ? `${Math.round(pick((x) => x.rss_bytes_per_conn))} B RSS per idle connection (${pick((x) => x.joined)} joined)`
+    : `${Math.round(pick((x) => x.relayed_per_s))} relayed/s, p99 ${pick((x) => x.p99_us)} µs`;
+  console.log(`${k} (${k === "A" ? process.argv[2] : process.argv[3]}): median ${what} over ${r.length} runs`);
 }' "$dir/all" "$a" "$b"

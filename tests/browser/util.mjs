@@ -285,9 +285,12 @@ export async function waitMediaFlowing(pages, { timeout = PATIENCE, what = 'medi
     const said = await Promise.all(pages.map(async (p) => {
       const [s, k] = await Promise.all([stats(p.page).catch(() => null), p.page.evaluate(() => window.xroomTest.e2ee()).catch(() => null)]);
       const sending = (s?.peers ?? []).map((q) => `  to ${q.tab}: ${JSON.stringify({ sending: q.sending, unsealed: q.unsealed, bypasses: q.bypasses, lock: q.lock })}`);
-      const keys = Object.entries(k?.peers ?? {}).map(([t, q]) => `  keys with ${t}: ${JSON.stringify(q.counters)}`);
+      const keys = Object.entries(k?.peers ?? {}).map(([t, q]) => `  keys with ${t}: ${JSON.stringify({
+        present: q.present, sentId: q.sentId, acked: q.acked, recvId: q.recvId, held: q.heldKeyIds, ...q.counters })}`);
+      const self = k ? [`  tab ${s?.tab ?? '?'}, sends with key ${k.sendKeyId} (worker ${k.workerSendKeyId}, next ${k.pendingKeyId}); ` +
+        `keys refused ${k.keysRefused}, signals rejected ${k.signalsRejected}; transforms ${JSON.stringify(k.transforms)}`] : [];
       const lines = (p.log?.console ?? []).filter((l) => l.includes('xroom:')).slice(-25).map((l) => `  ${l}`);
-      return [`${p.name ?? '?'}:`, ...sending, ...keys, ...lines].join('\n');
+      return [`${p.name ?? '?'}:`, ...self, ...sending, ...keys, ...lines].join('\n');
     }));
     throw new Error(`${/** @type {Error} */ (e).message}\n${said.join('\n')}`);
   }

@@ -547,8 +547,9 @@ export class E2ee extends Emitter {
       signalsRejected: this.signals.rejected,
       keysRefused: this.keysRefused,
       signalsOpened: this.signals.opened,
+      transforms: { attached: this.transforms.seq, waiting: this.transforms.attaching.size, late: this.transforms.late },
       peers: Object.fromEntries([...this.peers].map(([tab, p]) => [tab, {
-        pub: this.signals.keysOf.get(tab)?.pub ?? '', acked: p.acked, recvId: p.recvId, lock: p.lock, unsealed: p.unsealed, safety: p.safety, present: p.present, fingerprints: p.fingerprints,
+        pub: this.signals.keysOf.get(tab)?.pub ?? '', acked: p.acked, sentId: p.sentId, sentAt: p.sentAt, recvId: p.recvId, lock: p.lock, unsealed: p.unsealed, safety: p.safety, present: p.present, fingerprints: p.fingerprints,
         heldKeyIds: s.recvKeyIds[tab] ?? [], counters: s.counters[tab] ?? null,
       }])),
       counters: s.counters,

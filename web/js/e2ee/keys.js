@@ -21,7 +21,8 @@ const REFUSED_FOR_MS = 2000;
  * The worker's counters for one remote tab (e2ee/worker.js).
  * @typedef {{tab: string, encAudio: number, encVideo: number, decAudio: number, decVideo: number, authFailed: number,
  *   noKey: number, dropped: number, keyId: number, lastOkAt: number, codecs: string[],
- *   failed: {audio: number, video: number}, okAt: {audio: number, video: number}, lastRefused: object | null}} Counters
+ *   failed: {audio: number, video: number}, okAt: {audio: number, video: number}, lastRefused: object | null,
+ *   pipes: {encrypt: number, decrypt: number}}} Counters
  */
 /**
  * What we keep per remote tab: the id of our key it acknowledged, the id

@@ -29,6 +29,8 @@ export class Transforms {
     /** @type {WeakMap<RTCRtpSender | RTCRtpReceiver, Promise<void>>} */
     this.running = new WeakMap();
     this.seq = 0;
+    /** transforms that did not report running within TRANSFORM_WAIT_MS (the test hook shows it) */
+    this.late = 0;
     worker.addEventListener('message', (ev) => {
       if (ev.data?.op !== 'attached') return;
       this.attaching.get(ev.data.id)?.();
@@ -49,7 +51,10 @@ export class Transforms {
       end.transform = new RTCRtpScriptTransform(this.worker, withId);
       this.running.set(end, new Promise((resolve) => {
         this.attaching.set(id, resolve);
-        setTimeout(() => { this.attaching.delete(id); resolve(); }, TRANSFORM_WAIT_MS);
+        setTimeout(() => {
+          if (this.attaching.delete(id)) this.late += 1;
+          resolve();
+        }, TRANSFORM_WAIT_MS);
       }));
     } else {
       // The streams are the worker's from this message on: frames wait in them.

@@ -37,7 +37,7 @@ function countersOf(tab) {
   let c = counters.get(tab);
   if (!c) {
     c = { tab, encAudio: 0, encVideo: 0, decAudio: 0, decVideo: 0, authFailed: 0, noKey: 0, dropped: 0, keyId: -1, lastOkAt: 0, codecs: [],
-      failed: { audio: 0, video: 0 }, okAt: { audio: 0, video: 0 }, lastRefused: null };
+      failed: { audio: 0, video: 0 }, okAt: { audio: 0, video: 0 }, lastRefused: null, pipes: { encrypt: 0, decrypt: 0 } };
     counters.set(tab, c);
   }
   return c;
@@ -146,7 +146,7 @@ async function decrypt(frame, out, opt) {
  */
 function pipe(readable, writable, opt) {
   const fn = opt.role === 'encrypt' ? encrypt : decrypt;
-  countersOf(opt.tab);
+  countersOf(opt.tab).pipes[opt.role] += 1;
   readable
     .pipeThrough(new TransformStream({ transform: (frame, out) => fn(frame, out, opt) }))
     .pipeTo(writable)
