@@ -88,7 +88,8 @@ fi
 (cd "$build" && cpack -G DEB -B "$tmp/deb" >"$tmp/cpack.log" 2>&1) || { cat "$tmp/cpack.log" >&2; fail "cpack -G DEB"; }
 deb=$(ls "$tmp"/deb/xroom_*.deb)
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libwebsockets17 libjansson4 libssl3 libsodium23; do
+# libev4 and lws's libev plugin with the default build (XROOM_EVENT_LOOP=libev).
+for lib in libwebsockets17 libjansson4 libssl3 libsodium23 libev4 libwebsockets-evlib-ev; do
   [[ "$depends" == *"$lib"* ]] || fail "Depends lacks $lib: $depends"
 done
 ok "built $(basename "$deb"); Depends: $depends"
