@@ -72,6 +72,20 @@ function instrument() {
     }
   };
 
+  // When our end-to-end transforms run in the worker, and when a sender gets its track.
+  const W = window.Worker;
+  window.Worker = class extends W {
+    constructor(/** @type {any[]} */ ...a) {
+      super(...a);
+      this.addEventListener('message', (e) => { if (e.data?.op === 'attached') mark('a transform runs'); });
+    }
+  };
+  const replace = RTCRtpSender.prototype.replaceTrack;
+  RTCRtpSender.prototype.replaceTrack = function (track) {
+    if (track) mark(`${track.kind} on a sender`);
+    return replace.call(this, track);
+  };
+
   // The pre-join screen is ready when Join can be pressed and the preview plays.
   const ready = () => {
     const join = /** @type {HTMLButtonElement | null} */ (document.getElementById('join'));
@@ -85,11 +99,26 @@ function instrument() {
   }, true);
 }
 
-/** In the page: the time of the first decoded frame from anyone. */
+/**
+ * In the page: polls the test hook until the first decoded frame from the
+ * other, noting on the way when its media key arrived and when the worker
+ * first decrypted a video frame from it.
+ */
 function firstFrame(page) {
   return page.evaluate(async () => {
+    const hook = /** @type {any} */ (window).xroomTest;
+    const tl = /** @type {any} */ (window).__tl;
     for (;;) {
-      const s = await /** @type {any} */ (window).xroomTest.stats();
+      const [s, k] = await Promise.all([hook.stats(), hook.e2ee()]);
+      const them = Object.values(k.peers ?? {});
+      if (them.some((/** @type {any} */ p) => p.recvId >= 0) && !('their key' in tl)) tl['their key'] = performance.now();
+      const note = (/** @type {string} */ k, /** @type {boolean} */ yes) => { if (yes && !(k in tl)) tl[k] = performance.now(); };
+      note('first audio packet', s.peers.some((/** @type {any} */ p) => p.audioPackets > 0));
+      note('first video frame in', s.peers.some((/** @type {any} */ p) => p.framesReceived > 0));
+      note('first audio decrypted', them.some((/** @type {any} */ p) => p.counters?.decAudio > 0));
+      note('first frame decrypted', them.some((/** @type {any} */ p) => p.counters?.decVideo > 0));
+      note('a frame without its key', them.some((/** @type {any} */ p) => p.counters?.noKey > 0));
+      note('a frame refused', them.some((/** @type {any} */ p) => p.counters?.authFailed > 0));
       if (s.peers.some((/** @type {any} */ p) => p.framesDecoded > 0)) return performance.now();
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -98,7 +127,9 @@ function firstFrame(page) {
 
 async function run(browser, daemon) {
   const link = roomLink();
-  const host = await joinPage(browser, daemon, link, { name: 'Host' });
+  const host = await joinPage(browser, daemon, link, { name: 'Host', init: instrument });
+  // The host's steps are noted from the newcomer's Join click on.
+  await host.page.evaluate(() => { for (const k of Object.keys(/** @type {any} */ (window).__tl)) delete /** @type {any} */ (window).__tl[k]; });
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   context.setDefaultTimeout(PATIENCE);
   await context.addInitScript(() => {
@@ -113,13 +144,30 @@ async function run(browser, daemon) {
   // ... then the measured load.
   await page.goto(`${daemon.origin}${link}`);
   await page.waitForFunction(() => 'pre-join ready' in (/** @type {any} */ (window).__tl ?? {}));
+  // The host's side of it: when it first encodes and seals video for the newcomer.
+  const watching = host.page.evaluate(async () => {
+    const hook = /** @type {any} */ (window).xroomTest;
+    const tl = /** @type {any} */ (window).__tl;
+    const note = (/** @type {string} */ k, /** @type {boolean} */ yes) => { if (yes && !(k in tl)) tl[k] = performance.now(); };
+    for (let i = 0; i < 2000 && !('first video sealed' in tl); i++) {
+      const [st, k] = await Promise.all([hook.stats(), hook.e2ee()]);
+      note('first video frame encoded', st.peers.some((/** @type {any} */ p) => p.framesEncoded > 0));
+      note('first video sealed', Object.values(k.peers ?? {}).some((/** @type {any} */ p) => p.counters?.encVideo > 0));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  });
   await page.getByRole('button', { name: 'Join', exact: true }).click();
   const frame = await firstFrame(page);
+  await watching;
   const tl = await page.evaluate(() => {
     const nav = /** @type {PerformanceNavigationTiming} */ (performance.getEntriesByType('navigation')[0]);
     return { 'page response': nav.responseEnd, 'page DOM ready': nav.domContentLoadedEventEnd, ...(/** @type {any} */ (window).__tl) };
   });
   tl['first remote frame'] = frame;
+  // The host's marks, moved onto the newcomer's clock (both pages run on this machine).
+  const origin = await page.evaluate(() => performance.timeOrigin);
+  const theirs = await host.page.evaluate(() => ({ origin: performance.timeOrigin, tl: /** @type {any} */ (window).__tl }));
+  for (const [k, t] of Object.entries(theirs.tl)) tl[`host: ${k}`] = theirs.origin + t - origin;
   await context.close();
   await host.context.close();
   return tl;
@@ -144,7 +192,7 @@ try {
   }).sort((a, b) => a.t - b.t);
   console.log(`join timeline, 2 peers, warm page, median of ${RUNS} (from the navigation's start | from the Join click):`);
   for (const r of rows) {
-    console.log(`  ${r.k.padEnd(24)} ${ms(r.t).padStart(8)} | ${ms(r.fromJoin).padStart(8)}${r.n < RUNS ? `  (in ${r.n} of ${RUNS} runs)` : ''}`);
+    console.log(`  ${r.k.padEnd(30)} ${ms(r.t).padStart(8)} | ${ms(r.fromJoin).padStart(8)}${r.n < RUNS ? `  (in ${r.n} of ${RUNS} runs)` : ''}`);
   }
   const pre = runs.map((r) => r['pre-join ready']);
   const joinToFrame = runs.map((r) => r['first remote frame'] - r['join click']);

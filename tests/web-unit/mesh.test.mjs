@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Negotiation, answerHello, collides, ignoresOffer, isPolite, routeSignal } from '../../web/js/call/negotiation.js';
 import { FAILED_AFTER, connectedBadge, emptyStats, readStats, restartDone, retryBadge, ufragOf, unreachableBadge } from '../../web/js/call/stats.js';
 import { SEAL_CHECK_MS, sealVerdict } from '../../web/js/call/seal-check.js';
+import { OPEN_CHECK_MS, OpenCheck } from '../../web/js/call/open-check.js';
 
 const A = 'AAAAAAAAAAAAAAAA';
 const B = 'BBBBBBBBBBBBBBBB';
@@ -195,7 +196,7 @@ test('an answer that cannot be applied to a running connection renews it; a clos
 /** A getStats report as a map by id. */
 function report(relay) {
   const entries = [
-    { id: 'iv', type: 'inbound-rtp', kind: 'video', mid: '1', framesDecoded: 90, frameWidth: 640, frameHeight: 360 },
+    { id: 'iv', type: 'inbound-rtp', kind: 'video', mid: '1', framesDecoded: 90, framesReceived: 95, frameWidth: 640, frameHeight: 360 },
     { id: 'iv2', type: 'inbound-rtp', kind: 'video', mid: '3', framesDecoded: 5 },
     { id: 'ia', type: 'inbound-rtp', kind: 'audio', mid: '0', bytesReceived: 1000, packetsReceived: 50, totalAudioEnergy: 0.5 },
     { id: 'oa', type: 'outbound-rtp', kind: 'audio', packetsSent: 70 },
@@ -212,8 +213,9 @@ function report(relay) {
 
 test('a stats report: what we receive on our own receivers, what we send, DTLS, the route', () => {
   const st = emptyStats();
-  const sent = readStats(report(''), { audio: '0', video: '1' }, st);
+  const { sent, received } = readStats(report(''), { audio: '0', video: '1' }, st);
   assert.deepEqual(sent, [['audio', 70], ['video', 80]], 'in the report\'s order');
+  assert.deepEqual(received, [['video', 95], ['audio', 50]], 'our two receivers only, in the report\'s order');
   assert.equal(st.framesDecoded, 90, 'our receiver\'s mid, not another');
   assert.deepEqual([st.frameWidth, st.frameHeight, st.audioBytes, st.audioPackets, st.audioEnergy], [640, 360, 1000, 50, 0.5]);
   assert.deepEqual([st.videoBytesSent, st.framesEncoded, st.sentFrameHeight, st.qualityLimitation], [9000, 80, 540, 'cpu']);
@@ -226,7 +228,7 @@ test('a stats report: what we receive on our own receivers, what we send, DTLS, 
     assert.equal(s.route, 'relayed', side);
   }
   const none = emptyStats();
-  readStats(new Map(), { audio: null, video: null }, none);
+  assert.deepEqual(readStats(new Map(), { audio: null, video: null }, none), { sent: [], received: [] }, 'a new connection: nothing yet');
   assert.equal(none.route, '', 'no pair yet: no route');
 });
 
@@ -370,4 +372,55 @@ test('a sender gets its track only once its transform runs in the worker', async
   running();
   await adopted;
   assert.deepEqual(order.slice(2), ['running', 'track audio', 'track video']);
+});
+
+test('the open check: a receiver whose packets arrive while the worker sees none of its frames rebuilds, twice at most', async () => {
+  const realNow = performance.now;
+  let now = 1000;
+  performance.now = () => now;
+  const errors = [];
+  const realError = console.error;
+  console.error = (m) => errors.push(m);
+  try {
+    let seen = 0;
+    let fresh = 0;
+    const guard = { openedCount: () => seen, freshOpenedCount: async () => fresh };
+    const c = new OpenCheck('T', guard);
+    c.reset();
+    assert.equal(await c.check('audio', 0), false, 'nothing received yet');
+    assert.equal(await c.check('audio', 10), false, 'receiving starts: noted');
+    now += OPEN_CHECK_MS - 1;
+    assert.equal(await c.check('audio', 200), false, 'too soon to say');
+    now += 1;
+    seen = 0;
+    fresh = 3;
+    assert.equal(await c.check('audio', 250), false, 'the stale count says bypass, the worker\'s count of now says frames arrive');
+    fresh = 0;
+    assert.equal(await c.check('audio', 260), true, 'both say nothing reached the transform: rebuild');
+    assert.equal(await c.check('audio', 300), false, 'said once per connection');
+    assert.match(errors[0], /audio from T does not reach the decryption transform; rebuilding/);
+
+    // A connection whose frames do reach the worker never rebuilds.
+    c.reset();
+    now += 1000;
+    await c.check('video', 5);
+    seen = 40;
+    now += 10 * OPEN_CHECK_MS;
+    assert.equal(await c.check('video', 500), false, 'frames reach the worker');
+
+    // Two more rebuilds at most, then it says so and stops.
+    for (const expect of [true, false]) {
+      seen = 40;
+      fresh = 40;
+      c.reset();
+      await c.check('audio', 1);
+      now += OPEN_CHECK_MS;
+      assert.equal(await c.check('audio', 100), expect);
+    }
+    assert.equal(c.bypasses, 3);
+    assert.match(errors.at(-1), /giving up after 2 rebuilds/);
+  } finally {
+    performance.now = realNow;
+    console.error = realError;
+  }
 });

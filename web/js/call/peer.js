@@ -16,6 +16,7 @@
 import { DATA_CHANNEL, FILE_CHANNEL } from '../transport/channels.js';
 import { SpeakingDetector } from './media.js';
 import { Negotiation, answerHello, isPolite } from './negotiation.js';
+import { OpenCheck } from './open-check.js';
 import { Senders } from './senders.js';
 import { hideAudioLevel } from './sdp.js';
 import { connectedBadge, emptyStats, readStats, restartDone, retryBadge, ufragOf, unreachableBadge } from './stats.js';
@@ -163,6 +164,8 @@ export class Peer {
     this.restartSettling = 0;
     /** what we send on the current connection */
     this.senders = new Senders(tab, mesh.guard, mesh.local);
+    /** whether what we receive reaches the decrypt transform */
+    this.opens = new OpenCheck(tab, mesh.guard);
     this.build(expectOffer);
   }
 
@@ -200,6 +203,7 @@ export class Peer {
     this.restarts = 0;
     this.restarting = false;
     this.senders.reset();
+    this.opens.reset();
     this.relayGathered = 0;
     pc.addEventListener('icegatheringstatechange', () => {
       if (pc !== this.pc || pc.iceGatheringState !== 'complete') return;
@@ -517,10 +521,13 @@ export class Peer {
     /** @type {Map<string, any>} */
     const byId = new Map();
     report.forEach((s) => byId.set(s.id, s));
-    const sent = readStats(byId, { audio: this.recvAudio.mid, video: this.recvVideo.mid }, st);
+    const { sent, received } = readStats(byId, { audio: this.recvAudio.mid, video: this.recvVideo.mid }, st);
     if (st.dtls.local && st.dtls.remote) this.mesh.guard.certificates(this.tab, st.dtls.local, st.dtls.remote);
     for (const [kind, n] of sent) {
       if (await this.senders.check(kind, n) && pc === this.pc && !this.closed) this.renew();
+    }
+    for (const [kind, n] of received) {
+      if (pc === this.pc && await this.opens.check(kind, n) && pc === this.pc && !this.closed) this.renew();
     }
     if (pc !== this.pc) return;
     if (pc.connectionState === 'connected' && st.route) {

@@ -21,16 +21,18 @@ export const MAX_BYPASS_REBUILDS = 2;
 /**
  * What one stats poll says about a sender: `start` (it has begun sending:
  * note when), `wait` (nothing to say yet, or frames are being sealed), or
- * `bypass`.
+ * `bypass`. open-check.js asks the same of a receiver: `sent` is then what
+ * arrived, `sealed` what reached the decrypt transform.
  * @param {SealWatch} w
  * @param {number} sent  frames encoded (video) or packets sent (audio) so far
  * @param {number} sealed  frames the worker has sealed for it so far
  * @param {number} now
+ * @param {number} [patience]  how long to wait (open-check.js waits longer)
  * @returns {'start' | 'wait' | 'bypass'}
  */
-export function sealVerdict(w, sent, sealed, now) {
+export function sealVerdict(w, sent, sealed, now, patience = SEAL_CHECK_MS) {
   if (sent === 0) return 'wait';
   if (!w.since) return 'start';
-  if (now - w.since < SEAL_CHECK_MS || sealed > w.base) return 'wait';
+  if (now - w.since < patience || sealed > w.base) return 'wait';
   return 'bypass';
 }

@@ -10,7 +10,7 @@
 /** @typedef {'connecting' | 'direct' | 'relayed' | 'reconnecting' | 'failed'} Badge */
 /**
  * @typedef {{
- *   framesDecoded: number, frameWidth: number, frameHeight: number,
+ *   framesDecoded: number, framesReceived: number, frameWidth: number, frameHeight: number,
  *   audioBytes: number, audioPackets: number, audioEnergy: number,
  *   videoBytesSent: number, framesEncoded: number, sentFrameHeight: number,
  *   qualityLimitation: string, route: 'direct' | 'relayed' | '', localUfrag: string,
@@ -26,7 +26,7 @@ const SETTLE_POLLS = 3;
 /** @returns {PeerStats} */
 export function emptyStats() {
   return {
-    framesDecoded: 0, frameWidth: 0, frameHeight: 0, audioBytes: 0, audioPackets: 0, audioEnergy: 0,
+    framesDecoded: 0, framesReceived: 0, frameWidth: 0, frameHeight: 0, audioBytes: 0, audioPackets: 0, audioEnergy: 0,
     videoBytesSent: 0, framesEncoded: 0, sentFrameHeight: 0, qualityLimitation: '', route: '', localUfrag: '',
     dtls: { local: '', remote: '' },
   };
@@ -40,26 +40,33 @@ export function ufragOf(sdp) {
 /**
  * Reads a getStats report into `st`: what we receive on our two receivers
  * (by mid), what we send, the DTLS certificates of the selected transport,
- * the route of the selected candidate pair and its local ufrag. Returns
- * what each of our senders has sent (video frames encoded, audio packets),
- * in the report's order, for the seal check.
+ * the route of the selected candidate pair and its local ufrag. Returns,
+ * in the report's order, what each of our senders has sent (video frames
+ * encoded, audio packets) for the seal check, and what each of our
+ * receivers has received in this report (video frames, audio packets) for
+ * the open check.
  * @param {Map<string, any>} byId  the report's entries by id
  * @param {{audio: string | null, video: string | null}} mids  our receiving transceivers' mids
  * @param {PeerStats} st
- * @returns {Array<['audio' | 'video', number]>}
+ * @returns {{sent: Array<['audio' | 'video', number]>, received: Array<['audio' | 'video', number]>}}
  */
 export function readStats(byId, mids, st) {
   /** @type {Array<['audio' | 'video', number]>} */
   const sent = [];
+  /** @type {Array<['audio' | 'video', number]>} */
+  const received = [];
   let pairId = '';
   for (const s of byId.values()) {
     if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid === mids.video) {
       st.framesDecoded = s.framesDecoded ?? 0;
+      st.framesReceived = s.framesReceived ?? 0;
+      received.push(['video', st.framesReceived]);
       st.frameWidth = s.frameWidth ?? 0;
       st.frameHeight = s.frameHeight ?? 0;
     } else if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.mid === mids.audio) {
       st.audioBytes = s.bytesReceived ?? 0;
       st.audioPackets = s.packetsReceived ?? 0;
+      received.push(['audio', st.audioPackets]);
       st.audioEnergy = s.totalAudioEnergy ?? 0;
     } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
       st.videoBytesSent = s.bytesSent ?? 0;
@@ -88,7 +95,7 @@ export function readStats(byId, mids, st) {
     st.route = l?.candidateType === 'relay' || r?.candidateType === 'relay' ? 'relayed' : 'direct';
     if (l?.usernameFragment) st.localUfrag = l.usernameFragment;
   }
-  return sent;
+  return { sent, received };
 }
 
 /**

@@ -44,6 +44,8 @@ const STATUS_MS = 1000;
  *   status: (tab: string) => PeerSecurity,
  *   sealedCount: (tab: string, kind: 'audio' | 'video') => number,
  *   freshSealedCount: (tab: string, kind: 'audio' | 'video') => Promise<number>,
+ *   openedCount: (tab: string, kind: 'audio' | 'video') => number,
+ *   freshOpenedCount: (tab: string, kind: 'audio' | 'video') => Promise<number>,
  *   sendingUnsealed: (tab: string, kinds: ('audio' | 'video')[]) => void,
  *   transformRunning: (end: RTCRtpSender | RTCRtpReceiver) => Promise<void>,
  * }} Guard
@@ -487,6 +489,17 @@ export class E2ee extends Emitter {
   async freshSealedCount(tab, kind) {
     this.counters = (await this.ask()).counters;
     return this.sealedCount(tab, kind);
+  }
+
+  /** Frames of `kind` from `tab` that reached our decrypt transform, whatever became of them (the open check). @param {string} tab @param {'audio' | 'video'} kind */
+  openedCount(tab, kind) {
+    return this.counters[tab]?.seen?.[kind] ?? 0;
+  }
+
+  /** The same, counted by the worker now. @param {string} tab @param {'audio' | 'video'} kind */
+  async freshOpenedCount(tab, kind) {
+    this.counters = (await this.ask()).counters;
+    return this.openedCount(tab, kind);
   }
 
   /**

@@ -22,7 +22,7 @@ const REFUSED_FOR_MS = 2000;
  * @typedef {{tab: string, encAudio: number, encVideo: number, decAudio: number, decVideo: number, authFailed: number,
  *   noKey: number, dropped: number, keyId: number, lastOkAt: number, codecs: string[],
  *   failed: {audio: number, video: number}, okAt: {audio: number, video: number}, lastRefused: object | null,
- *   pipes: {encrypt: number, decrypt: number}}} Counters
+ *   pipes: {encrypt: number, decrypt: number}, seen: {audio: number, video: number}}} Counters
  */
 /**
  * What we keep per remote tab: the id of our key it acknowledged, the id

@@ -37,7 +37,7 @@ function countersOf(tab) {
   let c = counters.get(tab);
   if (!c) {
     c = { tab, encAudio: 0, encVideo: 0, decAudio: 0, decVideo: 0, authFailed: 0, noKey: 0, dropped: 0, keyId: -1, lastOkAt: 0, codecs: [],
-      failed: { audio: 0, video: 0 }, okAt: { audio: 0, video: 0 }, lastRefused: null, pipes: { encrypt: 0, decrypt: 0 } };
+      failed: { audio: 0, video: 0 }, okAt: { audio: 0, video: 0 }, lastRefused: null, pipes: { encrypt: 0, decrypt: 0 }, seen: { audio: 0, video: 0 } };
     counters.set(tab, c);
   }
   return c;
@@ -112,6 +112,7 @@ function refused(c, kind, codec, frame, data, keyId) {
  */
 async function decrypt(frame, out, opt) {
   const c = countersOf(opt.tab);
+  c.seen[opt.kind] += 1; // reached us (call/open-check.js watches this)
   const data = new Uint8Array(frame.data);
   if (data.length === 0) {
     out.enqueue(frame);
