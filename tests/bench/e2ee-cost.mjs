@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Daemon, WEB_ROOT, joinPage, launch, openPage, roomLink, sleep, waitMediaFlowing } from '../browser/util.mjs';
+import { median } from './figures.mjs';
 
 const RUNS = Number(process.argv[2] ?? 5);
 const CPU_WINDOW_MS = 10_000;
@@ -88,10 +89,6 @@ async function run(browser, cdp, daemon) {
   };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const plainRoot = plainWebRoot();
 const daemons = { e2ee: await new Daemon({}).start(), plain: await new Daemon({}, { webRoot: plainRoot }).start() };

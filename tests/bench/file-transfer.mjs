@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { joinPage, launch, openPage, roomLink, sleep, startDaemon, waitFor } from '../browser/util.mjs';
 import { writeRandomFile } from './random-file.mjs';
+import { median } from './figures.mjs';
 
 const MIB = Number(process.argv[2] ?? 256);
 const RUNS = Number(process.argv[3] ?? 3);
@@ -73,7 +74,6 @@ function cpuLine(before, after) {
   return `cpu ${total.toFixed(1)} s (renderers ${d.renderer.toFixed(1)}, browser ${d.browser.toFixed(1)}, network ${d.network.toFixed(1)}, other ${d.other.toFixed(1)})`;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Plain: a bare connection between two pages, signaled through Node. */
 async function plainRun(pa, pb, path) {

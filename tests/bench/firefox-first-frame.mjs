@@ -13,6 +13,7 @@
 
 import { joinPage, launch, openPage, roomLink, startDaemon } from '../browser/util.mjs';
 import { joinFirefoxPage, launchFirefox, openFirefoxPage } from '../browser/firefox-util.mjs';
+import { median, ms } from './figures.mjs';
 
 const RUNS = Number(process.argv[2] ?? 5);
 
@@ -54,11 +55,6 @@ async function run(browsers, daemon, from, to) {
   return { link: at, join: at - joinAt };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const ms = (x) => `${Math.round(x)} ms`;
 
 const daemon = await startDaemon({});
 const browsers = { chromium: await launch(), firefox: await launchFirefox() };

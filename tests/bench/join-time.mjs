@@ -7,6 +7,7 @@
 // runs (default 5). Run from tests/: node bench/join-time.mjs [runs]
 
 import { joinPage, launch, openPage, roomLink, startDaemon, waitMediaFlowing } from '../browser/util.mjs';
+import { median, ms } from './figures.mjs';
 
 const RUNS = Number(process.argv[2] ?? 5);
 
@@ -44,11 +45,6 @@ async function run(browser, daemon, others) {
   return { first: tFirst, all: tAll, firstFromJoin: tFirst - joinAt, allFromJoin: tAll - joinAt };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const ms = (x) => `${Math.round(x)} ms`;
 
 const daemon = await startDaemon({});
 const browser = await launch();

@@ -13,6 +13,7 @@
 //   run from tests/: node bench/join-timeline.mjs [runs]
 
 import { joinPage, launch, roomLink, startDaemon, PATIENCE } from '../browser/util.mjs';
+import { median, ms } from './figures.mjs';
 
 const RUNS = Number(process.argv[2] ?? 10);
 
@@ -173,11 +174,6 @@ async function run(browser, daemon) {
   return tl;
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const ms = (x) => `${Math.round(x)} ms`;
 
 const daemon = await startDaemon({});
 const browser = await launch();
