@@ -3,17 +3,18 @@
 # alternating (A, B, A, B, ...) so that both see the same machine in the
 # same session. A server is an xroomd binary, or the word `peerjs` for the
 # PeerJS server (tests/bench/peerjs-server.mjs; needs `npm ci` in tests/),
-# driven with the same workload in its own protocol. Each run starts a fresh daemon on loopback with the
-# benchmark config of docs/performance.md, pins it to core 0 and the load
-# generator to core 1 where taskset exists, and prints one line per run,
-# then each side's median relayed/s and p99.
+# driven with the same workload in its own protocol. Each run starts a
+# fresh server on loopback (xroomd with the benchmark config of
+# docs/performance.md), pins it to core 0 and the load generator to core 1
+# where taskset exists, and prints one line per run, then each side's
+# medians (relayed/s and p99, or RSS per idle connection with --idle).
 #   usage: tests/bench/relay-compare.sh XROOMD_A|peerjs XROOMD_B|peerjs [RUNS] [-- LOADGEN ARGS]
 #   default workload: 50 rooms x 4 peers, 8 in flight each, 250 B,
 #   2 s warm-up, 10 s measured; RUNS defaults to 3 per side.
 #   (build/ must be built with the tests: build/tests/loadgen)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ $# -ge 2 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,16p' "$0" >&2; exit 2; }
 a=$1 b=$2; shift 2
 runs=3
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then runs=$1; shift; fi
